@@ -1,0 +1,25 @@
+import { Command, CommanderError } from 'commander';
+import { registerEnv } from './commands/env.js';
+import type { CliIO } from './io.js';
+import { cliVersion } from './version.js';
+
+/** Each subcommand registers itself here; later features add theirs to this list. */
+const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [registerEnv];
+
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('pali')
+    .description('PaliGemma 2 on ONNX Runtime: caption, answer, read text, detect and segment')
+    .version(cliVersion(), '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      outputError: (text, write) => write(text),
+    });
+  for (const register of COMMANDS) register(program, io);
+  return program;
+}
+
+export { CommanderError };
