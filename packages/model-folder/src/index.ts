@@ -1,0 +1,20 @@
+export type { Gemma2Config, PaliGemmaConfig, SiglipVisionConfig } from './config.js';
+export { parsePaliGemmaConfig } from './config.js';
+export type { GenerationConfig } from './generation-config.js';
+export { parseGenerationConfig } from './generation-config.js';
+export { JsonFields } from './json-fields.js';
+export type { Component, DtypeChoice, ModelDtype, PaliFolderInfo } from './layout.js';
+export {
+  COMPONENTS,
+  componentDtype,
+  DTYPE_SUFFIX,
+  externalDataPath,
+  FOLDER_FILES,
+  isModelDtype,
+  MODEL_DTYPES,
+  onnxPath,
+  PALI_CONFIG_KEY,
+  parseModelDtype,
+} from './layout.js';
+export type { PreprocessorConfig, ResampleName } from './preprocessor-config.js';
+export { PIL_RESAMPLE, parsePreprocessorConfig } from './preprocessor-config.js';

@@ -1,0 +1,81 @@
+import { ERROR_CODES, PaliError } from '@pali/errors';
+
+/**
+ * The onnx-community / transformers.js model folder (REFERENCE.md §9): one format that we write and
+ * read, so our converted models run in transformers.js and theirs run here.
+ */
+export const COMPONENTS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** File-name suffix of each weight variant (transformers.js's `dtype` option). */
+export const DTYPE_SUFFIX = {
+  fp32: '',
+  fp16: '_fp16',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  bnb4: '_bnb4',
+} as const;
+export type ModelDtype = keyof typeof DTYPE_SUFFIX;
+export const MODEL_DTYPES = Object.keys(DTYPE_SUFFIX) as ModelDtype[];
+
+/** The dtype of each component; one dtype for all, or per component. */
+export type DtypeChoice = ModelDtype | Partial<Record<Component, ModelDtype>>;
+
+export function isModelDtype(value: string): value is ModelDtype {
+  return Object.hasOwn(DTYPE_SUFFIX, value);
+}
+
+export function parseModelDtype(value: string): ModelDtype {
+  if (!isModelDtype(value)) {
+    throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `Unknown dtype "${value}"`, {
+      hint: `Use one of ${MODEL_DTYPES.join(', ')}`,
+    });
+  }
+  return value;
+}
+
+export function componentDtype(
+  choice: DtypeChoice,
+  component: Component,
+  fallback: ModelDtype = 'fp32',
+): ModelDtype {
+  return typeof choice === 'string' ? choice : (choice[component] ?? fallback);
+}
+
+/** Path of a component's .onnx file inside the model folder, e.g. `onnx/decoder_model_merged_q4.onnx`. */
+export function onnxPath(component: Component, dtype: ModelDtype): string {
+  return `onnx/${component}${DTYPE_SUFFIX[dtype]}.onnx`;
+}
+
+/** Path of its external data file (`.onnx_data`, as ORT and transformers.js expect). */
+export function externalDataPath(component: Component, dtype: ModelDtype): string {
+  return `${onnxPath(component, dtype)}_data`;
+}
+
+/** The JSON and tokenizer files every model folder has. */
+export const FOLDER_FILES = {
+  config: 'config.json',
+  generationConfig: 'generation_config.json',
+  preprocessorConfig: 'preprocessor_config.json',
+  tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+} as const;
+
+/** Our own key in config.json: what our converter wrote, for loaders that can use it. */
+export const PALI_CONFIG_KEY = 'pali';
+
+export interface PaliFolderInfo {
+  /** Format version of what follows. */
+  version: 1;
+  /** Our decoder takes a prefix-LM + padding mask from attention_mask and position_ids. */
+  prefixLm?: boolean;
+  /** The decoder returns logits for the last position only ([batch, 1, vocab]). */
+  lastPositionLogits?: boolean;
+  /** Sliding-window attention as HF 5.x does it (off: the training semantics). */
+  slidingWindow?: boolean;
+  /** Which component variants the folder holds. */
+  variants?: Partial<Record<Component, ModelDtype[]>>;
+}
