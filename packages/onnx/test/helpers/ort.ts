@@ -1,0 +1,100 @@
+// Runs models built in tests through onnxruntime-node and onnxruntime-web (wasm, in Node).
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
+import * as ortNode from 'onnxruntime-node';
+import type { GraphBuilder } from '../../src/graph/graph-builder.js';
+import { serializeModel } from '../../src/model/serialize.js';
+
+export type Feed = { type: OrtTensor.Type; data: OrtTensor.DataType; dims: readonly number[] };
+export type Outputs = Record<string, { data: OrtTensor.DataType; dims: readonly number[]; type: string }>;
+
+type OrtModule = { InferenceSession: typeof InferenceSession; Tensor: typeof OrtTensor };
+
+async function runWith(
+  ort: OrtModule,
+  model: Uint8Array | string,
+  feeds: Record<string, Feed>,
+  options: InferenceSession.SessionOptions = {},
+): Promise<Outputs> {
+  const session =
+    typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
+  try {
+    const inputs: Record<string, OrtTensor> = {};
+    for (const [k, f] of Object.entries(feeds))
+      inputs[k] = new ort.Tensor(f.type, f.data as never, f.dims as number[]);
+    const res = await session.run(inputs);
+    const out: Outputs = {};
+    for (const [k, t] of Object.entries(res)) out[k] = { data: t.data, dims: t.dims, type: t.type };
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+export function runNode(
+  model: Uint8Array | string,
+  feeds: Record<string, Feed>,
+  options?: InferenceSession.SessionOptions,
+) {
+  return runWith(ortNode as unknown as OrtModule, model, feeds, { intraOpNumThreads: 1, ...options });
+}
+
+let web: Promise<OrtModule> | undefined;
+export async function runWasm(
+  model: Uint8Array | string,
+  feeds: Record<string, Feed>,
+  options?: InferenceSession.SessionOptions,
+) {
+  web ??= import('onnxruntime-web').then((m) => {
+    m.env.wasm.numThreads = 1;
+    return m as unknown as OrtModule;
+  });
+  return runWith(await web, model, feeds, { executionProviders: ['wasm'], ...options });
+}
+
+/** Builds a model in memory and runs it in onnxruntime-node. */
+export async function runGraph(g: GraphBuilder, feeds: Record<string, Feed>): Promise<Outputs> {
+  return runNode(await serializeModel(g), feeds);
+}
+
+export const f32 = (data: ArrayLike<number>, dims: readonly number[]): Feed => ({
+  type: 'float32',
+  data: Float32Array.from(data),
+  dims,
+});
+export const i64 = (data: readonly number[], dims: readonly number[]): Feed => ({
+  type: 'int64',
+  data: BigInt64Array.from(data.map(BigInt)),
+  dims,
+});
+export const i32 = (data: readonly number[], dims: readonly number[]): Feed => ({
+  type: 'int32',
+  data: Int32Array.from(data),
+  dims,
+});
+
+/** Max absolute difference, with a check that the lengths agree. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+  }
+  return m;
+}
+
+/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
+export function rand(n: number, seed = 1, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
