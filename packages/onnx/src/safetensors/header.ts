@@ -136,10 +136,11 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number): S
     if (end > dataSize)
       throw corrupt(file, `tensor "${name}" ends at ${end}, past the data section (${dataSize} bytes)`);
     // Multiply with an early exit so a hostile shape cannot overflow into a matching size.
-    let bytes = ITEM_BYTES[e.dtype]!;
-    for (const d of e.shape as number[]) {
-      bytes *= d;
+    const dims = e.shape as number[];
+    let bytes = dims.includes(0) ? 0 : ITEM_BYTES[e.dtype]!;
+    for (const d of dims) {
       if (bytes > dataSize) break;
+      bytes *= d;
     }
     if (bytes !== end - begin)
       throw new PaliError(
