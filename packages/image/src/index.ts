@@ -1,0 +1,10 @@
+export type { Filter, Resample } from './filters.js';
+export { FILTERS, PIL_RESAMPLE_IDS, parseResample, RESAMPLE_NAMES } from './filters.js';
+export type { PixelValues, PreprocessOptions } from './preprocess.js';
+export { pixelValueTable, preprocess } from './preprocess.js';
+export type { Coefficients } from './resample.js';
+export { precomputeCoefficients, resize } from './resample.js';
+export type { RgbImage } from './rgb-image.js';
+export { assertPixelLimit, createRgbImage, DEFAULT_MAX_PIXELS, isRgbImage, toRgb } from './rgb-image.js';
+export type { SyntheticPattern, SyntheticSpec } from './synthetic.js';
+export { syntheticImage } from './synthetic.js';
