@@ -110,10 +110,15 @@ export function groupQueryAttention(
   if (o.softcap !== undefined) checkAttr(name, 'softcap', o.softcap >= 0, 'non-negative', o.softcap);
   const b = query.shape?.[0] ?? null;
   const s = query.shape?.[1] ?? null;
-  const past = o.pastKey?.shape?.[2];
-  const total: Dim =
-    past === undefined ? s : typeof past === 'number' && typeof s === 'number' ? past + s : null;
-  const present: Shape = [b, o.kvNumHeads, total, d ?? dk];
+  if (o.doRotary && typeof d === 'number' && d % 16 !== 0)
+    throw graphError(
+      name,
+      `do_rotary needs a head size that is a multiple of 16, got ${d}`,
+      'Apply RotaryEmbedding before the attention instead',
+    );
+  // With a past cache ORT sizes present by total_sequence_length (or the past buffer if larger), which is
+  // only known at run time.
+  const present: Shape = [b, o.kvNumHeads, o.pastKey ? null : s, d ?? dk];
   const [output, presentKey, presentValue] = g.addNode({
     opType: 'GroupQueryAttention',
     domain: MS_DOMAIN,

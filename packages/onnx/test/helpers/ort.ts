@@ -37,7 +37,11 @@ export function runNode(
   feeds: Record<string, Feed>,
   options?: InferenceSession.SessionOptions,
 ) {
-  return runWith(ortNode as unknown as OrtModule, model, feeds, { intraOpNumThreads: 1, ...options });
+  return runWith(ortNode as unknown as OrtModule, model, feeds, {
+    intraOpNumThreads: 1,
+    logSeverityLevel: 3,
+    ...options,
+  });
 }
 
 let web: Promise<OrtModule> | undefined;
