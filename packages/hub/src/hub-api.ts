@@ -68,10 +68,16 @@ export async function hubFetch(
   }
 }
 
+/** Redirects that stay on the endpoint's host (renamed repos) are the Hub's; others go to a CDN. */
+function isSameHost(url: string, target: string): boolean {
+  return new URL(url).hostname.toLowerCase() === new URL(target).hostname.toLowerCase();
+}
+
 /**
  * HEAD the resolve URL without following the CDN redirect, so the Hub's own headers (commit, linked
- * etag and size) are read from the 302. Relative redirects (renamed repos) stay on the Hub and are
- * followed, as Python does. Browsers hide a manual redirect's headers: they use the API instead.
+ * etag and size) are read from the 302. Redirects to the same host (renamed repos) are followed, as
+ * Python's _httpx_follow_hub_redirects does. Browsers hide a manual redirect's headers: the browser
+ * entry does not use this.
  */
 export async function fetchFileMetadata(
   config: ResolvedHubConfig,
@@ -84,7 +90,7 @@ export async function fetchFileMetadata(
     const response = await hubFetch(config, url, { method: 'HEAD', headers, redirect: 'manual' }, signal);
     const location = response.headers.get('location');
     const isRedirect = response.status >= 300 && response.status < 400 && location !== null;
-    if (isRedirect && location.startsWith('/')) {
+    if (isRedirect && isSameHost(url, new URL(location, url).toString())) {
       url = new URL(location, url).toString();
       continue;
     }
@@ -164,7 +170,7 @@ export async function fetchRevisionInfo(
   return { sha: body.sha, files };
 }
 
-/** Send the token to the CDN only when it is the Hub's own host, as Python does. */
+/** Send the token to the download URL only when it is the Hub's own host, as Python does. */
 export function downloadHeaders(config: ResolvedHubConfig, location: string): Record<string, string> {
-  return new URL(location).origin === new URL(config.endpoint).origin ? authHeaders(config.token) : {};
+  return isSameHost(config.endpoint, location) ? authHeaders(config.token) : {};
 }

@@ -40,6 +40,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+// The Cache Directory Tagging Standard signature, so backup tools skip the cache (Python writes it too).
+const CACHEDIR_TAG =
+  'Signature: 8a477f597d28d172789f06886806bc55\n' +
+  '# This file is a cache directory tag created by huggingface_hub.\n' +
+  '# For information about cache directory tags, see:\n' +
+  '#\thttps://bford.info/cachedir/\n';
+
+/** Writes {cache}/CACHEDIR.TAG once, best effort, with the text Python's huggingface_hub writes. */
+export async function writeCacheDirTag(cacheDir: string): Promise<void> {
+  try {
+    await writeFile(join(cacheDir, 'CACHEDIR.TAG'), CACHEDIR_TAG, { flag: 'wx' });
+  } catch {
+    // exists already, or a read-only cache: neither matters
+  }
+}
+
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }

@@ -87,7 +87,13 @@ describe('downloadModelFiles (Node, HF cache layout)', () => {
     hub.cutNextBody(100_000, { path: DATA });
     const got = await downloadModelFiles(REPO, [DATA], opts());
     const gets = hub.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/cdn-lfs/'));
-    expect(gets.map((r) => r.headers.range)).toEqual([undefined, 'bytes=100000-']);
+    expect(gets).toHaveLength(2);
+    expect(gets[0]!.headers.range).toBeUndefined();
+    // fetch may drop bytes it had queued but not yet handed over when the socket closed: the resume
+    // point is what reached the disk, at most the 100000 bytes the server sent.
+    const from = Number(gets[1]!.headers.range?.match(/^bytes=(\d+)-$/)?.[1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(100_000);
     expect(new Uint8Array(await readFile(got.files[DATA]!))).toEqual(bytesOf(DATA));
   });
 
@@ -96,13 +102,15 @@ describe('downloadModelFiles (Node, HF cache layout)', () => {
     const error = await rejection(downloadModelFiles(REPO, [DATA], { ...opts(), retries: 0 }));
     expect(error.code).toBe('NETWORK_ERROR');
     const blob = join(repoRoot(), 'blobs', sha256(bytesOf(DATA)));
-    expect((await stat(`${blob}.incomplete`)).size).toBe(100_000);
+    const held = (await stat(`${blob}.incomplete`)).size;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(100_000);
     await expect(lstat(join(repoRoot(), 'snapshots', commit, DATA))).rejects.toThrow();
 
     hub.clearLog();
     const got = await downloadModelFiles(REPO, [DATA], opts());
     const gets = hub.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/cdn-lfs/'));
-    expect(gets.map((r) => r.headers.range)).toEqual(['bytes=100000-']);
+    expect(gets.map((r) => r.headers.range)).toEqual([`bytes=${held}-`]);
     expect(new Uint8Array(await readFile(got.files[DATA]!))).toEqual(bytesOf(DATA));
     await expect(stat(`${blob}.incomplete`)).rejects.toThrow();
   });

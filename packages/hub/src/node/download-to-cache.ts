@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { ERROR_CODES, isPaliError, PaliError } from '@pali/errors';
 import {
   type HubFileSpec,
@@ -13,7 +13,7 @@ import { abortError } from '../errors.js';
 import { fetchFileMetadata, fetchRevisionInfo, type HubFileMetadata } from '../hub-api.js';
 import { ProgressTracker } from '../progress.js';
 import { downloadBlob } from './blob-download.js';
-import { RepoCache, resolveCacheDir } from './cache-layout.js';
+import { RepoCache, resolveCacheDir, writeCacheDirTag } from './cache-layout.js';
 
 export interface NodeHubOptions extends HubOptions {
   /** Cache root. Default: HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub (shared with Python). */
@@ -100,7 +100,8 @@ export async function downloadModelFiles(
   const config = resolveHubConfig(options);
   const signal = options.signal;
   if (signal?.aborted) throw abortError(signal, 'download');
-  const cache = new RepoCache(resolveCacheDir(options), repo);
+  const cacheDir = resolveCacheDir(options);
+  const cache = new RepoCache(cacheDir, repo);
   const revision = config.revision;
   const { commit, offline } = await resolveCommit(
     config,
@@ -166,6 +167,10 @@ export async function downloadModelFiles(
   for (const [path, meta] of metas) progress.add(path, meta.size);
   for (const [path, size] of cachedSizes) progress.done(path, size);
 
+  if (metas.size > 0) {
+    await mkdir(cacheDir, { recursive: true });
+    await writeCacheDirTag(cacheDir);
+  }
   for (const [path, meta] of metas) {
     if (!(await cache.hasBlob(meta.etag))) {
       await downloadBlob(

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  * get_hf_file_metadata, http_get; utils/_http.py: hf_raise_for_status):
  * - `HEAD|GET /{repo}/resolve/{rev}/{path}`: `X-Repo-Commit`; a regular file answers 200 with
  *   `ETag: "{git blob sha1}"`; an LFS file answers 302 to a CDN URL on this server with
- *   `X-Linked-Etag: "{sha256}"` and `X-Linked-Size`. Bodies honour `Range` (206, 416).
+ *   `X-Linked-Etag: "{sha256}"` and `X-Linked-Size` (the CDN is this server named `localhost`). Bodies honour `Range` (206, 416).
  * - `GET /api/models/{repo}[/revision/{rev}]`: JSON with `sha` and `siblings`.
  * - Errors as the Hub sends them: 401 + `X-Error-Code: RepoNotFound` for an unknown repo without a
  *   token (404 with one), 404 `RevisionNotFound`/`EntryNotFound`, gated repos 401 `GatedRepo`
@@ -87,6 +87,14 @@ export class FakeHub {
   get url(): string {
     if (!this.#url) throw new Error('FakeHub.start() first');
     return this.#url;
+  }
+
+  /**
+   * Where LFS redirects point: this same server under the name `localhost`, a host other than the
+   * endpoint's, as the real CDN is. Clients then read the metadata off the 302 and drop the token.
+   */
+  get cdnUrl(): string {
+    return this.url.replace('//127.0.0.1:', '//localhost:');
   }
 
   async start(): Promise<string> {
@@ -211,7 +219,7 @@ export class FakeHub {
         const oid = sha256Hex(file.content);
         const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${file.content.byteLength}\n`;
         res.writeHead(302, {
-          location: `${this.#url}/cdn-lfs/${oid}?X-Amz-Signature=fake`,
+          location: `${this.cdnUrl}/cdn-lfs/${oid}?X-Amz-Signature=fake`,
           'x-repo-commit': sha,
           'x-linked-etag': `"${oid}"`,
           'x-linked-size': String(file.content.byteLength),
