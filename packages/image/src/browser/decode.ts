@@ -1,0 +1,78 @@
+import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
+import { checkEncoded, describeInput } from '../format.js';
+import { type DecodeOptions, decodedPixels, encodedBytes, type ImageInput } from '../input.js';
+import { assertPixelLimit, DEFAULT_MAX_PIXELS, type RgbImage, toRgb } from '../rgb-image.js';
+
+async function fetchBlob(url: string, signal: AbortSignal | undefined): Promise<Blob> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (cause) {
+    throwIfAborted(signal, 'image download');
+    throw new PaliError(ERROR_CODES.NETWORK_ERROR, `Could not fetch ${url}`, {
+      hint: 'Check the URL, the network and the server’s CORS headers',
+      cause,
+    });
+  }
+  if (!response.ok) {
+    throw new PaliError(ERROR_CODES.NETWORK_ERROR, `Fetching ${url} answered ${response.status}`, {
+      hint: 'Check the URL',
+      details: { status: response.status },
+    });
+  }
+  return response.blob();
+}
+
+async function toBlob(input: ImageInput, signal: AbortSignal | undefined): Promise<Blob> {
+  if (typeof input === 'string' || input instanceof URL) return fetchBlob(String(input), signal);
+  if (input instanceof Blob) return input;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    return new Blob([encodedBytes(input) as Uint8Array<ArrayBuffer>]);
+  }
+  throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, 'Unsupported image input', {
+    hint: 'Pass a URL, bytes, Blob, ImageData or decoded RGB pixels',
+  });
+}
+
+/**
+ * Decodes in the browser with createImageBitmap: orientation from the image's EXIF, no colour-space
+ * conversion, no premultiplication; alpha is then dropped (Pillow's convert('RGB')). A canvas stores
+ * premultiplied pixels, so colours under partial transparency can differ from Pillow's by rounding;
+ * opaque pixels are exact where the browser's codec is.
+ */
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<RgbImage> {
+  const pixels = decodedPixels(input, options);
+  if (pixels) return pixels;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const what = describeInput(input);
+  const blob = await toBlob(input, options.signal);
+  checkEncoded(new Uint8Array(await blob.slice(0, 64).arrayBuffer()), what);
+  throwIfAborted(options.signal, 'image decoding');
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, {
+      imageOrientation: 'from-image',
+      colorSpaceConversion: 'none',
+      premultiplyAlpha: 'none',
+    });
+  } catch (cause) {
+    throw new PaliError(ERROR_CODES.CORRUPT_FILE, `${what} could not be decoded (truncated or corrupt)`, {
+      hint: 'Re-download or re-export the image',
+      cause,
+    });
+  }
+  try {
+    assertPixelLimit(bitmap.width, bitmap.height, maxPixels);
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
+    if (!context) throw new PaliError(ERROR_CODES.RUNTIME_ERROR, 'No 2D canvas context in this browser');
+    context.drawImage(bitmap, 0, 0);
+    const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' });
+    return toRgb(rgba.width, rgba.height, 4, rgba.data);
+  } catch (error) {
+    if (isPaliError(error)) throw error;
+    throw new PaliError(ERROR_CODES.RUNTIME_ERROR, `Reading the pixels of ${what} failed`, { cause: error });
+  } finally {
+    bitmap.close();
+  }
+}

@@ -1,0 +1,2 @@
+export type { DecodeOptions, ImageDataLike, ImageInput } from '../input.js';
+export { decodeImage } from './decode.js';
