@@ -42,7 +42,10 @@ describe('safetensors reader on files written by the safetensors library (torch)
     const spy = {
       size: src.size,
       name: src.name,
-      read: (o: number, l: number) => (reads.push([o, l]), src.read(o, l)),
+      read: (o: number, l: number) => {
+        reads.push([o, l]);
+        return src.read(o, l);
+      },
     };
     const st = await SafetensorsFile.open(spy);
     reads.length = 0;
