@@ -46,7 +46,12 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const what = describeInput(input);
   const blob = await toBlob(input, options.signal);
-  checkEncoded(new Uint8Array(await blob.slice(0, 64).arrayBuffer()), what);
+  const format = checkEncoded(new Uint8Array(await blob.slice(0, 64).arrayBuffer()), what);
+  if (format === 'tiff') {
+    throw new PaliError(ERROR_CODES.UNSUPPORTED, `${what} is a TIFF, which browsers cannot decode`, {
+      hint: 'Convert it to PNG or JPEG first',
+    });
+  }
   throwIfAborted(options.signal, 'image decoding');
   let bitmap: ImageBitmap;
   try {
