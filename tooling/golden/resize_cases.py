@@ -231,6 +231,13 @@ def decode_files() -> dict[str, tuple[bytes, bool]]:
     return files
 
 
+PIXEL_VALUE_FILES = {
+    "png-rgb.png": [(224, "bicubic"), (448, "bicubic"), (224, "bilinear")],
+    "jpeg-orientation-6.jpg": [(224, "bicubic")],
+    "png-rgba.png": [(224, "bicubic")],
+}
+
+
 def make_decode_cases() -> list[dict]:
     out_dir = OUT / "decode"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -242,11 +249,21 @@ def make_decode_cases() -> list[dict]:
         ref = ImageOps.exif_transpose(im).convert("RGB")
         ref_name = name.rsplit(".", 1)[0] + ".pillow.png"
         ref.save(out_dir / ref_name, "PNG")
-        records.append({
+        rec = {
             "file": f"decode/{name}", "pillow_mode": mode, "exact": exact,
             "width": ref.width, "height": ref.height,
             "rgb_sha256": hashlib.sha256(ref.tobytes()).hexdigest(), "pillow_rgb": f"decode/{ref_name}",
-        })
+        }
+        if name in PIXEL_VALUE_FILES:
+            # What `pali preprocess FILE --size S` must write: HF's processor on the decoded image.
+            rec["pixel_values"] = {}
+            for size, mode_name in PIXEL_VALUE_FILES[name]:
+                pv = siglip_pixel_values(ref, size, mode_name)
+                rec["pixel_values"][f"{size}-{mode_name}"] = {
+                    "sha256": hashlib.sha256(pv.tobytes()).hexdigest(), "shape": list(pv.shape),
+                    "min": float(pv.min()), "max": float(pv.max()), "mean": float(pv.astype(np.float64).mean()),
+                }
+        records.append(rec)
     # Malformed inputs the decoders must reject with typed errors.
     good = decode_files()["png-rgb.png"][0]
     (out_dir / "bad-empty.png").write_bytes(b"")

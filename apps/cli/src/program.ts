@@ -1,10 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerEnv } from './commands/env.js';
+import { registerPreprocess } from './commands/preprocess.js';
 import type { CliIO } from './io.js';
 import { cliVersion } from './version.js';
 
 /** Each subcommand registers itself here; later features add theirs to this list. */
-const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [registerEnv];
+const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [registerEnv, registerPreprocess];
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('pali')
