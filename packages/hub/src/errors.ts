@@ -28,6 +28,12 @@ export function hubErrorFromResponse(
   if (hubMessage) details.hubMessage = hubMessage;
   const page = `${ctx.endpoint}/${ctx.repo}`;
 
+  if (status === 401 && hubMessage === 'Invalid credentials in Authorization header') {
+    return new PaliError(ERROR_CODES.NETWORK_ERROR, `The Hub rejected the access token (${url})`, {
+      hint: `HF_TOKEN (or the token option) is not a valid token; create one at ${ctx.endpoint}/settings/tokens`,
+      details,
+    });
+  }
   if (hubErrorCode === 'GatedRepo' || ((status === 401 || status === 403) && !hubErrorCode && ctx.hadToken)) {
     const gated = hubErrorCode === 'GatedRepo';
     const what = gated ? `${ctx.repo} is a gated repo` : `Access to ${ctx.repo} was refused (HTTP ${status})`;
@@ -37,12 +43,6 @@ export function hubErrorFromResponse(
     return new PaliError(ERROR_CODES.NETWORK_ERROR, `${what} and this request was not authorised (${url})`, {
       hint,
       details: { ...details, gated },
-    });
-  }
-  if (status === 401 && hubMessage === 'Invalid credentials in Authorization header') {
-    return new PaliError(ERROR_CODES.NETWORK_ERROR, `The Hub rejected the access token (${url})`, {
-      hint: `HF_TOKEN (or the token option) is not a valid token; create one at ${ctx.endpoint}/settings/tokens`,
-      details,
     });
   }
   if (hubErrorCode === 'EntryNotFound') {

@@ -330,3 +330,15 @@ describe('downloadModelFiles (Node, HF cache layout)', () => {
     expect(hub.requests).toEqual([]);
   });
 });
+
+describe('downloadModelFiles integrity', () => {
+  it('rejects bytes that do not match the etag and keeps nothing of them', async () => {
+    hub.corruptNextBody(DATA);
+    const error = await rejection(downloadModelFiles(REPO, [DATA], opts()));
+    expect(error.code).toBe('CORRUPT_FILE');
+    expect(await readdir(join(repoRoot(), 'blobs'))).toEqual([]);
+    await expect(lstat(join(repoRoot(), 'snapshots', commit, DATA))).rejects.toThrow();
+    const got = await downloadModelFiles(REPO, [DATA], opts());
+    expect(new Uint8Array(await readFile(got.files[DATA]!))).toEqual(bytesOf(DATA));
+  });
+});

@@ -78,6 +78,7 @@ export class FakeHub {
   readonly #validTokens = new Set<string>();
   readonly #blobs = new Map<string, { content: Uint8Array; path: string }>();
   #cuts: Cut[] = [];
+  readonly #corrupt = new Set<string>();
   #chunkSize = 64 * 1024;
   #chunkDelayMs = 0;
   #server: Server | undefined;
@@ -163,6 +164,11 @@ export class FakeHub {
   setBodyPace(chunkSize: number, delayMs: number): void {
     this.#chunkSize = chunkSize;
     this.#chunkDelayMs = delayMs;
+  }
+
+  /** The next GET body of `path` has its first byte flipped (a corrupted transfer of the right size). */
+  corruptNextBody(path: string): void {
+    this.#corrupt.add(path);
   }
 
   clearLog(): void {
@@ -330,7 +336,11 @@ export class FakeHub {
       }
       status = 206;
     }
-    const body = content.subarray(start, end + 1);
+    let body = content.subarray(start, end + 1);
+    if (req.method !== 'HEAD' && this.#corrupt.delete(path) && body.byteLength > 0) {
+      body = body.slice();
+      body[0] = (body[0] ?? 0) ^ 0xff;
+    }
     res.writeHead(status, {
       ...headers,
       'accept-ranges': 'bytes',
