@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,12 +25,12 @@ const bytesOf = (p: keyof typeof TINY_MODEL_FILES): Uint8Array => {
   return typeof v === 'string' ? new TextEncoder().encode(v) : v;
 };
 
+// Read at import: a missing fixture fails this file instead of skipping its tests.
+const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Fixture;
 let hub: FakeHub;
-let fixture: Fixture;
 let dir: string;
 
 beforeAll(async () => {
-  fixture = JSON.parse(await readFile(FIXTURE, 'utf8')) as Fixture;
   hub = new FakeHub();
   await hub.start();
   hub.addRepo(fixture.repo, { ...TINY_MODEL_FILES });
