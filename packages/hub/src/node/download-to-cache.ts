@@ -46,7 +46,9 @@ function offlineMissing(repo: string, revision: string, missing: string[], why: 
     ERROR_CODES.NETWORK_ERROR,
     `Offline mode: ${missing.join(', ')} of ${repo}@${revision} ${missing.length === 1 ? 'is' : 'are'} not in the cache (${why})`,
     {
-      hint: 'Unset HF_HUB_OFFLINE (or pass offline: false) once to download them, or pin a revision that is cached',
+      hint: why.startsWith('the Hub')
+        ? 'Check your connection and HF_ENDPOINT, then run again to download them'
+        : 'Unset HF_HUB_OFFLINE (or pass offline: false) once to download them, or pin a revision that is cached',
       details: { repo, revision, missing },
     },
   );
