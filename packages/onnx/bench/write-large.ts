@@ -116,7 +116,12 @@ async function main(): Promise<void> {
     const raw: number[] = [];
     let dataBytes = 0;
     let modelBytes = 0;
-    // Alternate writer and raw runs: this VM's disk speed drifts with background writeback.
+    // Warm-up: the first write to fresh blocks of a thin-provisioned VM disk is several times slower
+    // than later ones (whichever writer goes first pays it), so write the same size once unmeasured.
+    const estimate = count * side * side * 4;
+    await rawWrite(join(dir, 'warmup.bin'), estimate, buf);
+    await rm(join(dir, 'warmup.bin'), { force: true });
+    // Alternate writer and raw runs: the disk's speed drifts with background writeback.
     for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();
       const res = await writeModel(buildModel(count, buf), path, { fsync: true });

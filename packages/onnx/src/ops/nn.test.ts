@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { f32, maxAbsDiff, rand, runGraph } from '../../test/helpers/ort.js';
 import * as ref from '../../test/helpers/ref.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
+import { f16ArrayToF32, f32ArrayToF16 } from '../half.js';
+import { simplifiedLayerNorm } from './contrib-norm.js';
+import { cast, mul } from './elementwise.js';
 import * as ops from './nn.js';
+import { reshape, shapeOf } from './tensor.js';
 
 const A = ref.t(rand(2 * 3 * 5, 11), [2, 3, 5]);
 const B = ref.t(rand(5 * 4, 12), [5, 4]);
@@ -181,5 +185,34 @@ describe('nn ops in onnxruntime-node vs TypeScript', () => {
     expect(() => ops.resize(x, { name: 'rs', scales: [2, 2] })).toThrowError(
       /Node "rs": scales has 2 entries for rank 4/,
     );
+  });
+
+  it('float16: MatMul, SimplifiedLayerNormalization, a scalar operand, Cast, and Reshape to a runtime shape', async () => {
+    const a16 = f32ArrayToF16(A.data);
+    const b16 = f32ArrayToF16(B.data);
+    const g = new GraphBuilder();
+    const a = g.input('a', 'float16', [2, 3, 5]);
+    const mm = mul(ops.matMul(a, g.initializer('w', 'float16', [5, 4], b16)), 0.5);
+    const n = simplifiedLayerNorm(
+      mm,
+      g.initializer('s', 'float16', [4], f32ArrayToF16(Float32Array.of(1, 2, 3, 4))),
+      { epsilon: 1e-6 },
+    );
+    g.output(cast(n, 'float32'), 'y');
+    g.output(reshape(a, shapeOf(g.input('like', 'float32', [6, 5]))), 'r');
+    const out = await runGraph(g, {
+      a: { type: 'float16', data: a16, dims: [2, 3, 5] },
+      like: f32(new Float32Array(30), [6, 5]),
+    });
+    const m = ref.map(
+      ref.matmul(ref.t(f16ArrayToF32(a16), [2, 3, 5]), ref.t(f16ArrayToF32(b16), [5, 4])),
+      (v) => v * 0.5,
+    );
+    // fp16 intermediates: compare at fp16 precision.
+    expect(maxAbsDiff(out.y!.data as Float32Array, ref.rmsNorm(m, [1, 2, 3, 4], 1e-6).data)).toBeLessThan(
+      1e-2,
+    );
+    expect(out.r!.dims).toEqual([6, 5]);
+    expect(Array.from(out.r!.data as Uint16Array)).toEqual(Array.from(a16));
   });
 });
