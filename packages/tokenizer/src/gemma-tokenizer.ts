@@ -32,6 +32,49 @@ export interface Encoded {
   tokens: string[];
 }
 
+interface BpeNode {
+  token: string;
+  bias: number;
+  score?: number;
+  next: BpeNode | null;
+}
+
+interface BpeModelInternals {
+  merges?: unknown;
+  bpe_ranks?: unknown;
+  add_node?: unknown;
+}
+
+/**
+ * @huggingface/tokenizers 0.2.0 looks every candidate pair up as `JSON.stringify([a, b])`, which
+ * allocates a string per lookup and takes most of the encoding time; a two-level Map gives the same
+ * ranks without it. Applied only where the (pinned) library has exactly the shape we expect; the
+ * golden tests compare every id to HF's.
+ */
+function speedUpMergeLookup(lib: Tokenizer): void {
+  const model = lib.model as unknown as BpeModelInternals | null;
+  if (!model || !Array.isArray(model.merges) || !(model.bpe_ranks instanceof Map)) return;
+  if (typeof model.add_node !== 'function') return;
+  const ranks = new Map<string, Map<string, number>>();
+  (model.merges as unknown[]).forEach((pair, rank) => {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return;
+    let inner = ranks.get(pair[0]);
+    if (!inner) {
+      inner = new Map();
+      ranks.set(pair[0], inner);
+    }
+    // The library's Map keeps the last rank of a duplicated pair; so does this.
+    inner.set(pair[1], rank);
+  });
+  model.add_node = (queue: { push(node: BpeNode): void }, node: BpeNode) => {
+    const rank = ranks.get(node.token)?.get(node.next!.token);
+    if (rank !== undefined) {
+      node.score = rank + node.bias;
+      queue.push(node);
+    }
+  };
+}
+
 export class GemmaTokenizer {
   readonly bos: SpecialToken;
   readonly eos: SpecialToken;
@@ -60,6 +103,7 @@ export class GemmaTokenizer {
         hint: `Check that it is an HF tokenizers file (${cause instanceof Error ? cause.message : String(cause)})`,
       });
     }
+    speedUpMergeLookup(this.#lib);
     this.#decodeTokens = compileDecoder(json.decoder);
     const vocab = this.#lib.get_vocab(true);
     let size = 0;
@@ -123,6 +167,8 @@ export class GemmaTokenizer {
         hint: 'Pass a string',
       });
     }
+    // tokenizer.json's post-processor decides, as in transformers 5.18, which ignores
+    // tokenizer_config.json's add_bos_token/add_eos_token when loading a saved tokenizer.json.
     const { ids, tokens } = this.#lib.encode(text, { add_special_tokens: options.addSpecialTokens ?? true });
     return { ids, tokens };
   }
