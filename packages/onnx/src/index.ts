@@ -44,6 +44,8 @@ export { serializeModel } from './model/serialize.js';
 export { initializerBytes, initializerChunks } from './model/tensor-source.js';
 export type { NpyArray } from './npy/npy.js';
 export { npyToFloat32, parseNpy, parseNpz } from './npy/npy.js';
+export type { AttentionOptions } from './ops/attention.js';
+export { attention } from './ops/attention.js';
 export type { Operand, OpOptions } from './ops/common.js';
 export { int64s, MS_DOMAIN, scalar } from './ops/common.js';
 export type {
