@@ -1,6 +1,7 @@
 import { ERROR_CODES, PaliError } from '@pali/errors';
 import { FILTERS, type Filter, parseResample, type Resample } from './filters.js';
 import type { RgbImage } from './rgb-image.js';
+import { horizontalPassWasm } from './wasm-horizontal.js';
 
 /**
  * Pillow's `Image.resize(size, resample)` for RGB images, byte for byte: the two-pass convolution of
@@ -82,8 +83,10 @@ function resampleHorizontal(
   outWidth: number,
   c: Coefficients,
 ): Uint8Array {
-  const out = new Uint8Array(outWidth * outRows * 3);
   const { ksize, bounds, weights } = c;
+  const viaWasm = horizontalPassWasm(src, srcWidth, offset, outRows, outWidth, ksize, bounds, weights);
+  if (viaWasm) return viaWasm;
+  const out = new Uint8Array(outWidth * outRows * 3);
   const rowStride = srcWidth * 3;
   let o = 0;
   for (let yy = 0; yy < outRows; yy++) {
@@ -98,9 +101,10 @@ function resampleHorizontal(
       let p = row + xmin * 3;
       for (let x = 0; x < xmax; x++, p += 3) {
         const w = weights[kb + x]!;
-        ss0 += src[p]! * w;
-        ss1 += src[p + 1]! * w;
-        ss2 += src[p + 2]! * w;
+        // int32 wrap-around arithmetic, as C's int sums.
+        ss0 = (ss0 + Math.imul(src[p]!, w)) | 0;
+        ss1 = (ss1 + Math.imul(src[p + 1]!, w)) | 0;
+        ss2 = (ss2 + Math.imul(src[p + 2]!, w)) | 0;
       }
       out[o++] = clip8(ss0);
       out[o++] = clip8(ss1);
