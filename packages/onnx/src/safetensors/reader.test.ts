@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isPaliError } from '@pali/errors';
 import { describe, expect, it } from 'vitest';
 import { fixtureJson, fixturePath } from '../../test/helpers/fixtures.js';
-import { bytesSource } from '../byte-source.js';
+import { blobSource, bytesSource } from '../byte-source.js';
 import { FileByteSource } from '../node/file-source.js';
 import { openSafetensors } from '../node/safetensors-files.js';
 import { SafetensorsFile } from './reader.js';
+import { ShardedSafetensors } from './sharded.js';
 import { encodeSafetensors } from './writer.js';
 
 type Golden = Record<string, { shape: number[]; values: number[] }>;
@@ -86,5 +88,36 @@ describe('safetensors reader on files written by the safetensors library (torch)
     await expect(openSafetensors('/nonexistent/x.safetensors')).rejects.toSatisfy((e) =>
       isPaliError(e, 'NOT_FOUND'),
     );
+  });
+
+  it('reads from a Blob (the browser path) like from a file', async () => {
+    const bytes = new Uint8Array(readFileSync(fixturePath('mixed.safetensors')));
+    const st = await SafetensorsFile.open(blobSource(new Blob([bytes]), 'mixed.safetensors'));
+    expect(Array.from(await st.readFloat32('f16'))).toEqual(golden.f16!.values);
+  });
+
+  it('rejects an index that names a missing tensor or a path outside the folder', async () => {
+    const shard = encodeSafetensors([{ name: 'a', dtype: 'float32', shape: [1], data: Float32Array.of(1) }]);
+    const open = async () => bytesSource(shard, 's.safetensors');
+    const good = await ShardedSafetensors.open(
+      'index.json',
+      JSON.stringify({ weight_map: { a: 's.safetensors' } }),
+      open,
+    );
+    expect(Array.from(await good.readFloat32('a'))).toEqual([1]);
+    const cases: [string, RegExp][] = [
+      [
+        JSON.stringify({ weight_map: { b: 's.safetensors' } }),
+        /puts "b" in s.safetensors, which does not have it/,
+      ],
+      [JSON.stringify({ weight_map: { a: '../s.safetensors' } }), /invalid shard name/],
+      [JSON.stringify({ nothing: 1 }), /no weight_map/],
+      ['{', /is not JSON/],
+    ];
+    for (const [text, message] of cases) {
+      const e = await ShardedSafetensors.open('index.json', text, open).catch((x) => x);
+      expect(isPaliError(e, 'CORRUPT_FILE'), text).toBe(true);
+      expect((e as Error).message).toMatch(message);
+    }
   });
 });
