@@ -121,6 +121,10 @@ export class GraphBuilder {
     return this.values.has(name);
   }
 
+  hasNode(name: string): boolean {
+    return this.nodeNames.has(name);
+  }
+
   get(name: string): Value {
     const v = this.values.get(name);
     if (!v)

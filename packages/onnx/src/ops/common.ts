@@ -24,6 +24,9 @@ export function begin(
     });
   const g = first.graph;
   const name = opts?.name ?? g.uniqueName(opType);
+  // Checked before any constant is added, so a failed op leaves the graph as it was.
+  if (g.hasNode(name))
+    throw graphError(name, 'the name is already used by another node', 'Give every node a unique name');
   for (const v of values)
     if (v != null && (!(v instanceof Value) || v.graph !== g))
       throw graphError(name, `input "${(v as { name?: string })?.name}" belongs to another graph`);
