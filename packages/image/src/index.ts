@@ -12,4 +12,4 @@ export type { RgbImage } from './rgb-image.js';
 export { assertPixelLimit, createRgbImage, DEFAULT_MAX_PIXELS, isRgbImage, toRgb } from './rgb-image.js';
 export type { SyntheticPattern, SyntheticSpec } from './synthetic.js';
 export { syntheticImage } from './synthetic.js';
-export { setWasmResample, wasmResampleAvailable } from './wasm-horizontal.js';
+export { setWasmResample, wasmResampleAvailable } from './wasm/kernels.js';

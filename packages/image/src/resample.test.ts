@@ -5,7 +5,7 @@ import { resize } from './resample.js';
 import type { RgbImage } from './rgb-image.js';
 import { syntheticImage } from './synthetic.js';
 import { type ResizeCase, resizeCases } from './test-support/fixtures.js';
-import { setWasmResample, wasmResampleAvailable } from './wasm-horizontal.js';
+import { setWasmResample, wasmResampleAvailable } from './wasm/kernels.js';
 
 const sha256 = (bytes: Uint8Array | Float32Array) =>
   createHash('sha256')
@@ -20,8 +20,8 @@ const bySource = new Map<string, ResizeCase[]>();
 for (const c of cases) bySource.set(key(c), [...(bySource.get(key(c)) ?? []), c]);
 
 const paths = [
-  { name: 'WebAssembly SIMD horizontal pass', wasm: true },
-  { name: 'JavaScript horizontal pass', wasm: false },
+  { name: 'WebAssembly SIMD passes', wasm: true },
+  { name: 'JavaScript passes', wasm: false },
 ];
 
 describe.each(paths)(

@@ -1,7 +1,7 @@
 import { ERROR_CODES, PaliError } from '@pali/errors';
 import { FILTERS, type Filter, parseResample, type Resample } from './filters.js';
 import type { RgbImage } from './rgb-image.js';
-import { horizontalPassWasm } from './wasm-horizontal.js';
+import { convolveWasm } from './wasm/kernels.js';
 
 /**
  * Pillow's `Image.resize(size, resample)` for RGB images, byte for byte: the two-pass convolution of
@@ -84,8 +84,6 @@ function resampleHorizontal(
   c: Coefficients,
 ): Uint8Array {
   const { ksize, bounds, weights } = c;
-  const viaWasm = horizontalPassWasm(src, srcWidth, offset, outRows, outWidth, ksize, bounds, weights);
-  if (viaWasm) return viaWasm;
   const out = new Uint8Array(outWidth * outRows * 3);
   const rowStride = srcWidth * 3;
   let o = 0;
@@ -145,18 +143,23 @@ function resampleConvolution(image: RgbImage, width: number, height: number, fil
   const vert = precomputeCoefficients(image.height, 0, image.height, height, filter);
   const yFirst = vert.bounds[0]!;
   const yLast = vert.bounds[height * 2 - 2]! + vert.bounds[height * 2 - 1]!;
+  const horiz = needHorizontal
+    ? precomputeCoefficients(image.width, 0, image.width, width, filter)
+    : undefined;
+  // The vertical pass then reads the temporary image, which starts at source row yFirst.
+  const bounds = horiz ? vert.bounds.map((v, i) => (i % 2 === 0 ? v - yFirst : v)) : vert.bounds;
+  const viaWasm = convolveWasm({
+    src: image.data,
+    srcWidth: image.width,
+    ...(horiz && {
+      horizontal: { coefficients: horiz, offset: yFirst, rows: yLast - yFirst, outWidth: width },
+    }),
+    ...(needVertical && { vertical: { coefficients: { ...vert, bounds }, outHeight: height } }),
+  });
+  if (viaWasm) return viaWasm;
   let data = image.data;
-  let bounds = vert.bounds;
-  if (needHorizontal) {
-    const horiz = precomputeCoefficients(image.width, 0, image.width, width, filter);
-    // The vertical pass then reads the temporary image, which starts at source row yFirst.
-    bounds = vert.bounds.slice();
-    for (let i = 0; i < height; i++) bounds[i * 2] = bounds[i * 2]! - yFirst;
-    data = resampleHorizontal(data, image.width, yFirst, yLast - yFirst, width, horiz);
-  }
-  if (needVertical) {
-    data = resampleVertical(data, width, height, { ...vert, bounds });
-  }
+  if (horiz) data = resampleHorizontal(data, image.width, yFirst, yLast - yFirst, width, horiz);
+  if (needVertical) data = resampleVertical(data, width, height, { ...vert, bounds });
   return data === image.data ? data.slice() : data;
 }
 
