@@ -1,11 +1,16 @@
 import { Command, CommanderError } from 'commander';
 import { registerEnv } from './commands/env.js';
 import { registerPreprocess } from './commands/preprocess.js';
+import { registerTokenize } from './commands/tokenize.js';
 import type { CliIO } from './io.js';
 import { cliVersion } from './version.js';
 
 /** Each subcommand registers itself here; later features add theirs to this list. */
-const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [registerEnv, registerPreprocess];
+const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [
+  registerEnv,
+  registerPreprocess,
+  registerTokenize,
+];
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('pali')

@@ -2,7 +2,7 @@
  * Encode/decode throughput of @pali/tokenizer against @huggingface/tokenizers (which it encodes with)
  * and transformers.js's tokenizer, on the fixture Gemma-style tokenizer and a deterministic corpus.
  *   pnpm --filter @pali/tokenizer bench
- * Prints a markdown table (median of 5 timed runs after a warm-up) and how many outputs agree.
+ * Prints a markdown table (median of 5 interleaved timed runs after a warm-up) and how many outputs agree.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
@@ -54,18 +54,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Median seconds of `fn(run)` over runs 1..5 after a warm-up run 0. */
-function time(fn: (run: number) => void): number {
-  fn(0);
-  const runs: number[] = [];
-  for (let i = 1; i <= 5; i++) {
-    const t0 = performance.now();
-    fn(i);
-    runs.push((performance.now() - t0) / 1000);
-  }
-  return median(runs);
-}
-
 // A fresh corpus per timed run: the BPE word caches of both libraries would otherwise serve
 // repeated sentences from memory. Each run's corpus has about the same number of tokens.
 const runs = Array.from({ length: 6 }, (_, run) => corpus(5000, 100 + run));
@@ -89,88 +77,101 @@ const agree = {
   tjsDecode: ids.filter((r) => tjs.decode(r, { skip_special_tokens: false }) === ours.decode(r)).length,
 };
 
-interface Row {
-  task: string;
+interface Impl {
   impl: string;
-  seconds: number;
-  unit: string;
-  amount: number;
+  fn: (run: number) => void;
 }
-const rows: Row[] = [];
-const add = (task: string, impl: string, unit: string, amount: number, fn: (run: number) => void) =>
-  rows.push({ task, impl, unit, amount, seconds: time(fn) });
+interface Task {
+  task: string;
+  amount: number;
+  impls: Impl[];
+}
+const RUNS = 5;
+/** for-of as an expression; its callbacks' results are discarded. */
+const each = <T>(xs: readonly T[], f: (x: T) => unknown): void => {
+  for (const x of xs) f(x);
+};
+const tasks: Task[] = [];
 const encodeTokens = runs.map((r) => r.reduce((n, s) => n + ours.encode(s).length, 0));
-const meanEncodeTokens = encodeTokens.slice(1).reduce((a, b) => a + b, 0) / 5;
-
-add('encode 5000 sentences', '@pali/tokenizer', 'k tokens/s', meanEncodeTokens, (run) => {
-  for (const s of runs[run]!) ours.encode(s);
-});
-add('encode 5000 sentences', '@huggingface/tokenizers 0.2.0', 'k tokens/s', meanEncodeTokens, (run) => {
-  for (const s of runs[run]!) lib.encode(s);
-});
-add('encode 5000 sentences', 'transformers.js 4.3.1', 'k tokens/s', meanEncodeTokens, (run) => {
-  for (const s of runs[run]!) tjs.encode(s);
-});
+const meanEncodeTokens = encodeTokens.slice(1).reduce((a, b) => a + b, 0) / RUNS;
 const docTokens = ours.encode(document).length;
-add(
-  `encode one ${Math.round(document.length / 1000)} k-char text`,
-  '@pali/tokenizer',
-  'k tokens/s',
-  docTokens,
-  () => {
-    ours.encode(document);
-  },
-);
-add(
-  `encode one ${Math.round(document.length / 1000)} k-char text`,
-  '@huggingface/tokenizers 0.2.0',
-  'k tokens/s',
-  docTokens,
-  () => {
-    lib.encode(document);
-  },
-);
-add(
-  `encode one ${Math.round(document.length / 1000)} k-char text`,
-  'transformers.js 4.3.1',
-  'k tokens/s',
-  docTokens,
-  () => {
-    tjs.encode(document);
-  },
-);
-add('decode 5000 sequences', '@pali/tokenizer', 'k tokens/s', tokens, () => {
-  for (const r of ids) ours.decode(r, { skipSpecialTokens: true });
+const docTask = `encode one ${Math.round(document.length / 1000)} k-char text`;
+
+tasks.push({
+  task: 'encode 5000 sentences (fresh each run)',
+  amount: meanEncodeTokens,
+  impls: [
+    { impl: '@pali/tokenizer', fn: (run) => each(runs[run]!, (s) => ours.encode(s)) },
+    { impl: '@huggingface/tokenizers 0.2.0', fn: (run) => each(runs[run]!, (s) => lib.encode(s)) },
+    { impl: 'transformers.js 4.3.1', fn: (run) => each(runs[run]!, (s) => tjs.encode(s)) },
+  ],
 });
-add('decode 5000 sequences', '@huggingface/tokenizers 0.2.0', 'k tokens/s', tokens, () => {
-  for (const r of ids) lib.decode(r, { skip_special_tokens: true });
+tasks.push({
+  task: docTask,
+  amount: docTokens,
+  impls: [
+    { impl: '@pali/tokenizer', fn: () => ours.encode(document) },
+    { impl: '@huggingface/tokenizers 0.2.0', fn: () => lib.encode(document) },
+    { impl: 'transformers.js 4.3.1', fn: () => tjs.encode(document) },
+  ],
 });
-add('decode 5000 sequences', 'transformers.js 4.3.1', 'k tokens/s', tokens, () => {
-  for (const r of ids) tjs.decode(r, { skip_special_tokens: true });
+tasks.push({
+  task: 'decode 5000 sequences',
+  amount: tokens,
+  impls: [
+    { impl: '@pali/tokenizer', fn: () => each(ids, (r) => ours.decode(r, { skipSpecialTokens: true })) },
+    {
+      impl: '@huggingface/tokenizers 0.2.0',
+      fn: () => each(ids, (r) => lib.decode(r, { skip_special_tokens: true })),
+    },
+    {
+      impl: 'transformers.js 4.3.1',
+      fn: () => each(ids, (r) => tjs.decode(r, { skip_special_tokens: true })),
+    },
+  ],
 });
-add(
-  'stream-decode 5000 sequences token by token',
-  '@pali/tokenizer StreamingDetokenizer',
-  'k tokens/s',
-  tokens,
-  () => {
-    for (const r of ids) {
-      const stream = new StreamingDetokenizer(ours);
-      for (const id of r) stream.push(id);
-      stream.flush();
-    }
-  },
-);
-add(
-  'stream-decode 5000 sequences token by token',
-  'transformers.js decode of the growing prefix',
-  'k tokens/s',
-  tokens,
-  () => {
-    for (const r of ids)
-      for (let i = 1; i <= r.length; i++) tjs.decode(r.slice(0, i), { skip_special_tokens: true });
-  },
-);
+tasks.push({
+  task: 'stream 5000 sequences token by token',
+  amount: tokens,
+  impls: [
+    {
+      impl: '@pali/tokenizer StreamingDetokenizer',
+      fn: () => {
+        for (const r of ids) {
+          const stream = new StreamingDetokenizer(ours);
+          for (const id of r) stream.push(id);
+          stream.flush();
+        }
+      },
+    },
+    {
+      impl: 'transformers.js, decode of the growing prefix',
+      fn: () => {
+        for (const r of ids)
+          for (let i = 1; i <= r.length; i++) tjs.decode(r.slice(0, i), { skip_special_tokens: true });
+      },
+    },
+  ],
+});
+
+/** Warm-up run 0, then RUNS timed runs with the implementations interleaved (the machine's load drifts). */
+const results = tasks.map((task) => {
+  each(task.impls, (i) => i.fn(0));
+  const times = task.impls.map(() => [] as number[]);
+  for (let run = 1; run <= RUNS; run++) {
+    task.impls.forEach((impl, k) => {
+      const t0 = performance.now();
+      impl.fn(run);
+      times[k]!.push((performance.now() - t0) / 1000);
+    });
+  }
+  return task.impls.map((impl, k) => ({
+    task: task.task,
+    impl: impl.impl,
+    amount: task.amount,
+    seconds: median(times[k]!),
+  }));
+});
 
 console.log(`node ${process.versions.node}, ${cpus()[0]?.model.trim()} (${availableParallelism()} cores)`);
 console.log(
@@ -182,8 +183,8 @@ console.log(
 );
 console.log('| task | implementation | median s | throughput |');
 console.log('|---|---|---|---|');
-for (const r of rows) {
+for (const r of results.flat()) {
   console.log(
-    `| ${r.task} | ${r.impl} | ${r.seconds.toFixed(4)} | ${(r.amount / r.seconds / 1000).toFixed(0)} ${r.unit} |`,
+    `| ${r.task} | ${r.impl} | ${r.seconds.toFixed(4)} | ${(r.amount / r.seconds / 1000).toFixed(0)} k tokens/s |`,
   );
 }

@@ -12,6 +12,8 @@ export interface ModelTextInfo {
   maxPositionEmbeddings: number;
   /** The `<image>` token id the model expects, if config.json names it (image_token_index). */
   imageTokenId?: number;
+  /** Ids that end generation per config.json (text_config.eos_token_id, else eos_token_id), if given. */
+  eosTokenIds?: number[];
 }
 
 /** Gemma2Config's default, which transformers uses when text_config leaves it out. */
@@ -59,7 +61,15 @@ export function modelTextInfo(config: unknown, preprocessorConfig?: unknown): Mo
       : typeof cfg.image_token_id === 'number'
         ? cfg.image_token_id
         : undefined;
-  return imageTokenId === undefined
-    ? { imageSeqLength, maxPositionEmbeddings }
-    : { imageSeqLength, maxPositionEmbeddings, imageTokenId };
+  const info: ModelTextInfo = { imageSeqLength, maxPositionEmbeddings };
+  if (imageTokenId !== undefined) info.imageTokenId = imageTokenId;
+  const eos = idList(text.eos_token_id) ?? idList(cfg.eos_token_id);
+  if (eos !== undefined) info.eosTokenIds = eos;
+  return info;
+}
+
+function idList(value: unknown): number[] | undefined {
+  const list = typeof value === 'number' ? [value] : Array.isArray(value) ? value : undefined;
+  if (!list || list.length === 0 || !list.every((v) => Number.isInteger(v) && v >= 0)) return undefined;
+  return list as number[];
 }

@@ -68,11 +68,8 @@ export class PaliGemmaText {
     return new StreamingDetokenizer(this.tokenizer, options);
   }
 
-  /** Ids that end a generation: eos, plus `<end_of_turn>` where the vocabulary has it (as text_config says for Gemma). */
+  /** Ids that end a generation: config.json's eos ids (Gemma 2: eos and <end_of_turn>), else the tokenizer's eos. */
   stopTokenIds(): number[] {
-    const ids = [this.tokenizer.eos.id];
-    const endOfTurn = this.tokenizer.tokenToId('<end_of_turn>');
-    if (endOfTurn !== undefined && endOfTurn !== this.tokenizer.eos.id) ids.push(endOfTurn);
-    return ids;
+    return this.prompts.info.eosTokenIds ?? [this.tokenizer.eos.id];
   }
 }
