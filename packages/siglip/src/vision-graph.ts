@@ -6,7 +6,6 @@ import {
   GraphBuilder,
   gelu,
   layerNorm,
-  matMul,
   multiHeadAttention,
   reshape,
   transpose,
