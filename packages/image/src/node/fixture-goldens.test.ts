@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type PreprocessOptions, preprocess } from '../preprocess.js';
+import { resize } from '../resample.js';
 import { FIXTURES } from '../test-support/fixtures.js';
 import { decodeImage } from './decode.js';
 
@@ -36,10 +37,20 @@ function optionsFrom(config: Record<string, unknown>): PreprocessOptions {
 describe.skipIf(!present)(title, () => {
   const manifest = present ? (JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest) : undefined;
   const goldens = manifest?.tensors.filter((t) => /\/pixel_values\//.test(t.name)) ?? [];
+  const resized = manifest?.tensors.filter((t) => /\/resized_rgb\//.test(t.name)) ?? [];
 
   it('has pixel_values goldens for every fixture image', () => {
     expect(goldens.length).toBeGreaterThanOrEqual(manifest!.images.length);
   });
+
+  for (const golden of resized) {
+    it(`${golden.name} (uint8, 0 differing bytes)`, async () => {
+      const image = manifest!.images.find((i) => i.name === golden.name.split('/').at(-1))!;
+      const [height, width] = golden.shape as [number, number, number];
+      const ours = resize(await decodeImage(`${FIXTURES}${image.file}`), width, height, 'bicubic');
+      expect(Buffer.compare(Buffer.from(ours.data), readFileSync(`${FIXTURES}${golden.file}`))).toBe(0);
+    });
+  }
 
   for (const golden of goldens) {
     it(golden.name, async () => {
