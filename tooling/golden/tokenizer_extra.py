@@ -10,6 +10,8 @@ transformers 5.18, tokenizers 0.23, numpy, pillow (no torch). Reads the fixture 
   random:    seeded random strings from a palette of tricky pieces, encoded and decoded
   decode:    seeded random id sequences (byte-fallback runs, valid and invalid UTF-8, special,
              loc/seg ids, out-of-vocabulary ids) decoded with and without skip_special_tokens
+  cleanup:   transformers' decode(..., clean_up_tokenization_spaces=True) of punctuation-heavy strings
+             (5.18 ignores it for BPE models unless forced by a flag: both are recorded)
   processor: HF PaliGemmaProcessor input_ids / attention_mask / token_type_ids for prompts with and
              without suffix, several images, and batches padded left and right
 """
@@ -145,6 +147,21 @@ def main() -> None:
     decode = [{"ids": ids, "decode": tk.decode(ids, skip_special_tokens=False),
                "decode_skip_special": tk.decode(ids, skip_special_tokens=True)} for ids in random_ids(rng, size)]
 
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(str(TOKENIZER.parent))
+    forced = AutoTokenizer.from_pretrained(
+        str(TOKENIZER.parent), clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True)
+    pieces = [" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're", "a", " b", "do", " '", "'",
+              "n", "t", " ", "  ", ".", "€"]
+    cleanup = []
+    for _ in range(60):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        ids = hf(text, add_special_tokens=False)["input_ids"]
+        cleanup.append({"text": text, "ids": ids,
+                        "decode_cleanup": hf.decode(ids, clean_up_tokenization_spaces=True),
+                        "decode_cleanup_forced": forced.decode(ids, clean_up_tokenization_spaces=True)})
+
     proc = PaliGemmaProcessor.from_pretrained(str(MODEL))
     img = np.zeros((8, 8, 3), dtype=np.uint8)
 
@@ -178,12 +195,15 @@ def main() -> None:
             "ids": "Tokenizer.encode(text, add_special_tokens=False).ids (Rust tokenizers)",
             "ids_with_special": "encode(text, add_special_tokens=True).ids",
             "decode / decode_skip_special": "decode(ids_with_special or ids, skip_special_tokens=False / True)",
+            "cleanup": "transformers AutoTokenizer decode(ids, clean_up_tokenization_spaces=True): ignored for BPE "
+                       "models unless clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output "
+                       "(decode_cleanup_forced)",
             "processor": "PaliGemmaProcessor(text, images, suffix, padding='longest', padding_side)",
         },
-        "behaviour": behaviour, "random": rand, "decode": decode, "processor": processor,
+        "behaviour": behaviour, "random": rand, "decode": decode, "cleanup": cleanup, "processor": processor,
     }, ensure_ascii=False, indent=None, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8", newline="\n")
     print(f"wrote {OUT.relative_to(REPO)}: {sum(len(v) for v in behaviour.values())} behaviour, {len(rand)} random, "
-          f"{len(decode)} decode, {len(processor)} processor cases")
+          f"{len(decode)} decode, {len(cleanup)} cleanup, {len(processor)} processor cases")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,30 @@ describe('GemmaTokenizer against HF tokenizers (Rust) on the fixture tokenizer',
     extra.decode.forEach(expectDecodeLikeHf);
   });
 
+  it('applies clean_up_tokenization_spaces as transformers 5.18 does: never for BPE unless forced', async () => {
+    const files = await readTokenizerFiles(TOKENIZER_DIR);
+    const config = files.tokenizerConfig as Record<string, unknown>;
+    const asked = GemmaTokenizer.fromFiles({
+      ...files,
+      tokenizerConfig: { ...config, clean_up_tokenization_spaces: true },
+    });
+    const forced = GemmaTokenizer.fromFiles({
+      ...files,
+      tokenizerConfig: {
+        ...config,
+        clean_up_tokenization_spaces: true,
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output: true,
+      },
+    });
+    expect(extra.cleanup.some((c) => c.decode_cleanup !== c.decode_cleanup_forced)).toBe(true);
+    for (const c of extra.cleanup) {
+      expect(tokenizer.decode(c.ids, { cleanUpTokenizationSpaces: true })).toBe(c.decode_cleanup);
+      expect(asked.decode(c.ids)).toBe(c.decode_cleanup);
+      expect(forced.decode(c.ids)).toBe(c.decode_cleanup_forced);
+      expect(forced.decode(c.ids, { cleanUpTokenizationSpaces: false })).toBe(c.decode_cleanup);
+    }
+  });
+
   it('takes bos/eos/pad/unk/<image> from the files, not from constants', () => {
     expect(tokenizer.bos).toEqual({ content: '<bos>', id: 2 });
     expect(tokenizer.eos).toEqual({ content: '<eos>', id: 1 });

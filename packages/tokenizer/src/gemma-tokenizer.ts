@@ -18,7 +18,11 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Drop added tokens marked special (`<bos>`, `<eos>`, `<pad>`, `<image>`); `<loc>`/`<seg>` stay. */
   skipSpecialTokens?: boolean;
-  /** transformers' clean_up_tokenization; default from tokenizer_config.json (false for Gemma). */
+  /**
+   * transformers' clean_up_tokenization; default from tokenizer_config.json (false for Gemma). Like
+   * transformers 5.18 it is ignored for BPE models (Gemma) unless tokenizer_config.json sets
+   * clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output.
+   */
   cleanUpTokenizationSpaces?: boolean;
 }
 
@@ -90,6 +94,8 @@ export class GemmaTokenizer {
   readonly #byteToken: Uint8Array;
   readonly #decodeTokens: (tokens: string[]) => string;
   readonly #cleanUp: boolean;
+  /** False where transformers refuses to clean up (BPE models without the override flag). */
+  readonly #cleanUpAllowed: boolean;
 
   private constructor(files: TokenizerFiles) {
     const json = checkTokenizerJson(files.tokenizer);
@@ -119,7 +125,10 @@ export class GemmaTokenizer {
     for (const token of json.added_tokens) if (token.special) this.#special[token.id] = 1;
 
     const config = asRecord(files.tokenizerConfig);
-    this.#cleanUp = config.clean_up_tokenization_spaces === true;
+    this.#cleanUpAllowed =
+      json.model.type !== 'BPE' ||
+      config.clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output === true;
+    this.#cleanUp = config.clean_up_tokenization_spaces === true && this.#cleanUpAllowed;
     this.bos = this.#requireSpecial(files, 'bos_token');
     this.eos = this.#requireSpecial(files, 'eos_token');
     this.pad = this.#requireSpecial(files, 'pad_token');
@@ -176,7 +185,8 @@ export class GemmaTokenizer {
   /** Text of `ids`, as HF `tokenizer.decode(ids, skip_special_tokens=...)`. Unknown ids are dropped, as in Rust. */
   decode(ids: ArrayLike<number | bigint>, options: DecodeOptions = {}): string {
     const text = this.#decodeTokens(this.tokensOf(ids, options.skipSpecialTokens ?? false));
-    return (options.cleanUpTokenizationSpaces ?? this.#cleanUp) ? cleanUpTokenization(text) : text;
+    const cleanUp = (options.cleanUpTokenizationSpaces ?? this.#cleanUp) && this.#cleanUpAllowed;
+    return cleanUp ? cleanUpTokenization(text) : text;
   }
 
   /** The token strings the decoder sees for `ids` (unknown ids and, if asked, special tokens dropped). */

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ExtraCases, goldenManifest, int32Rows, readJson, TOKENIZER_DIR } from '../test/fixtures.js';
-import { loadTokenizerFromDir } from './node.js';
+import { GemmaTokenizer } from './gemma-tokenizer.js';
+import { loadTokenizerFromDir, readTokenizerFiles } from './node.js';
 import { StreamingDetokenizer } from './stream.js';
 
 const tokenizer = await loadTokenizerFromDir(TOKENIZER_DIR);
@@ -58,6 +59,25 @@ describe('StreamingDetokenizer', () => {
     expect(stream.flush()).toBe('');
     stream.reset();
     expect(stream.text).toBe('');
+  });
+
+  it('equals the full decode when the tokenizer cleans up spaces, holding back what cleanup may change', async () => {
+    const files = await readTokenizerFiles(TOKENIZER_DIR);
+    const cleaning = GemmaTokenizer.fromFiles({
+      ...files,
+      tokenizerConfig: {
+        ...(files.tokenizerConfig as Record<string, unknown>),
+        clean_up_tokenization_spaces: true,
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output: true,
+      },
+    });
+    for (const c of readJson<ExtraCases>('tokenizer-extra/cases.json').cleanup) {
+      const stream = new StreamingDetokenizer(cleaning);
+      let text = '';
+      for (const id of c.ids) text += stream.push(id);
+      text += stream.flush();
+      expect(text).toBe(c.decode_cleanup_forced);
+    }
   });
 
   it('equals the full decode for any id sequence, in any chunking (fast-check)', () => {

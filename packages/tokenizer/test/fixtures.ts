@@ -41,6 +41,7 @@ export interface ExtraCases {
   behaviour: Record<string, TokenizerCase[]>;
   random: TokenizerCase[];
   decode: DecodeCase[];
+  cleanup: { text: string; ids: number[]; decode_cleanup: string; decode_cleanup_forced: string }[];
   processor: ProcessorCase[];
 }
 
