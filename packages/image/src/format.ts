@@ -47,3 +47,68 @@ export function describeInput(input: unknown): string {
   if (input instanceof URL) return input.href;
   return 'The image data';
 }
+
+const u16be = (b: Uint8Array, i: number) => (b[i]! << 8) | b[i + 1]!;
+const u16le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8);
+const u24le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16);
+const u32be = (b: Uint8Array, i: number) =>
+  ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+
+function jpegSize(b: Uint8Array): { width: number; height: number } | undefined {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: u16be(b, i + 5), width: u16be(b, i + 7) };
+    }
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      i += 2;
+      continue;
+    }
+    i += 2 + u16be(b, i + 2);
+  }
+  return undefined;
+}
+
+/**
+ * Width and height from the header (before orientation), for the formats whose size sits in the
+ * first bytes: PNG, GIF, WebP, BMP, and JPEG when its frame header is within `bytes`. Lets a decoder
+ * refuse a decompression bomb before decoding it. Undefined when not found.
+ */
+export function readImageSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const b = bytes;
+  switch (sniffFormat(b)) {
+    case 'png':
+      return b.length >= 24 ? { width: u32be(b, 16), height: u32be(b, 20) } : undefined;
+    case 'gif':
+      return b.length >= 10 ? { width: u16le(b, 6), height: u16le(b, 8) } : undefined;
+    case 'bmp':
+      return b.length >= 26
+        ? {
+            width: Math.abs(new DataView(b.buffer, b.byteOffset).getInt32(18, true)),
+            height: Math.abs(new DataView(b.buffer, b.byteOffset).getInt32(22, true)),
+          }
+        : undefined;
+    case 'webp': {
+      if (b.length < 30) return undefined;
+      const chunk = ascii(b, 12, 16);
+      if (chunk === 'VP8X') return { width: u24le(b, 24) + 1, height: u24le(b, 27) + 1 };
+      if (chunk === 'VP8L') {
+        const bits = (b[21]! | (b[22]! << 8) | (b[23]! << 16) | (b[24]! << 24)) >>> 0;
+        return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+      }
+      if (chunk === 'VP8 ') return { width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
+      return undefined;
+    }
+    case 'jpeg':
+      return jpegSize(b);
+    default:
+      return undefined;
+  }
+}

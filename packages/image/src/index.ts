@@ -1,7 +1,7 @@
 export type { Filter, Resample } from './filters.js';
 export { FILTERS, PIL_RESAMPLE_IDS, parseResample, RESAMPLE_NAMES } from './filters.js';
 export type { ImageFormat } from './format.js';
-export { sniffFormat } from './format.js';
+export { readImageSize, sniffFormat } from './format.js';
 export type { DecodeOptions, ImageDataLike, ImageInput } from './input.js';
 export { cmykToRgb } from './input.js';
 export type { PixelValues, PreprocessOptions } from './preprocess.js';

@@ -137,5 +137,14 @@ describe.skipIf(!hasChromium)(title, () => {
       );
     });
     expect(codes).toEqual(['UNSUPPORTED', 'CORRUPT_FILE', 'CORRUPT_FILE', 'UNSUPPORTED']);
+    const tooLarge = await session.page.evaluate(async () => {
+      const { pali } = globalThis as unknown as PageApi;
+      const decode = pali.decodeImage as (input: unknown, options: object) => Promise<unknown>;
+      return decode('/fixtures/resize/decode/png-rgb.png', { maxPixels: 100 }).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
+    });
+    expect(tooLarge).toBe('TOO_LARGE');
   });
 });

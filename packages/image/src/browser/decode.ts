@@ -1,5 +1,5 @@
 import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
-import { checkEncoded, describeInput } from '../format.js';
+import { checkEncoded, describeInput, readImageSize } from '../format.js';
 import { type DecodeOptions, decodedPixels, encodedBytes, type ImageInput } from '../input.js';
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, type RgbImage, toRgb } from '../rgb-image.js';
 
@@ -46,7 +46,12 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const what = describeInput(input);
   const blob = await toBlob(input, options.signal);
-  const format = checkEncoded(new Uint8Array(await blob.slice(0, 64).arrayBuffer()), what);
+  // JPEG frame headers can sit after a large EXIF block; 512 KiB covers them in practice.
+  const head = new Uint8Array(await blob.slice(0, 512 * 1024).arrayBuffer());
+  const format = checkEncoded(head, what);
+  // Refuse decompression bombs before the browser decodes them (checked again after decoding).
+  const size = readImageSize(head);
+  if (size) assertPixelLimit(size.width, size.height, maxPixels);
   if (format === 'tiff') {
     throw new PaliError(ERROR_CODES.UNSUPPORTED, `${what} is a TIFF, which browsers cannot decode`, {
       hint: 'Convert it to PNG or JPEG first',
