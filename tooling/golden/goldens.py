@@ -60,7 +60,12 @@ def _prefill(model, enc):
     pos = generation_position_ids(enc["attention_mask"])
     with torch.no_grad():
         out = model(**enc, position_ids=pos, use_cache=False)
+        # Without token_type_ids HF 5.18 builds a plainly causal mask: the wrong semantics for PaliGemma,
+        # kept so a test can show our prefill is the bidirectional one.
+        plain = {k: v for k, v in enc.items() if k != "token_type_ids"}
+        causal = model(**plain, position_ids=pos, use_cache=False)
     return {
+        "logits_causal": _np(causal.logits[:, -1, :].to(torch.float32)),
         "input_ids": _np(enc["input_ids"]).astype(np.int32),
         "attention_mask": _np(enc["attention_mask"]).astype(np.int32),
         "token_type_ids": _np(enc["token_type_ids"]).astype(np.int32),
@@ -170,6 +175,8 @@ def build(ctx) -> None:
             t["logits"] = g.add(f"{base}/logits", r["logits"], "float32", m,
                                 "last-position logits of the prefill forward, full padded vocab, RAW (HF 5.18 does "
                                 "not apply final_logit_softcapping; apply 30*tanh(x/30) to compare capped)")
+            t["logits_causal"] = g.add(f"{base}/logits_causal", r["logits_causal"], "float32", m,
+                                       "the same prefill WITHOUT token_type_ids (HF then masks causally); RAW")
             t["tokens"] = g.add(f"{base}/tokens", r["tokens"], "int32", m,
                                 f"greedy generate, {cases.NEW_TOKENS} new tokens, eos_token_id=[] (never stops)")
             t["gaps"] = g.add(f"{base}/gaps", r["gaps"], "float32", m, "per-step top1-top2 of the raw logits")

@@ -49,6 +49,12 @@ def _resize(ctx) -> None:  # fixtures/resize/ (resize_cases.py; overwrites its f
     resize_cases.main()
 
 
+def _tokenizer_extra(ctx) -> None:  # fixtures/tokenizer-extra/ (tokenizer_extra.py)
+    import tokenizer_extra
+
+    tokenizer_extra.main()
+
+
 def _sampling(ctx) -> None:  # fixtures/sampling/ (sampling_cases.py)
     import sampling_cases
 
@@ -61,6 +67,7 @@ STEPS = [
     Step("models", models.build, ["models"]),                  # fixtures/models/* (seed search + bf16 safetensors)
     Step("goldens", goldens.build, ["golden"]),                # fixtures/golden/<model>/..., golden/images/...
     Step("tokenizer-cases", tokcases.build),                   # fixtures/golden/tokenizer-cases.json
+    Step("tokenizer-extra", _tokenizer_extra),                 # fixtures/tokenizer-extra/cases.json
     Step("resize", _resize),                                   # fixtures/resize/*
     Step("sampling", _sampling),                               # fixtures/sampling/cases.json
     Step("manifest", manifest.build, ["manifest.json"]),       # fixtures/golden/manifest.json, fixtures/manifest.json (last)

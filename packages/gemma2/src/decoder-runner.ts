@@ -1,0 +1,180 @@
+import { ERROR_CODES, PaliError, throwIfAborted } from '@pali/errors';
+import type { Gemma2Config } from '@pali/model-folder';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { StepModel } from './generation/step-model.js';
+import { DECODER_IO } from './graph/decoder-graph.js';
+
+/** The runtime's Tensor class, injected by an adapter (onnxruntime-node or onnxruntime-web). */
+export type TensorClass = typeof Tensor;
+
+/** Turns token ids into raw embedding rows [ids.length, H] (the embed_tokens model, or a table). */
+export type Embedder = (ids: Int32Array, signal?: AbortSignal) => Promise<Float32Array>;
+
+/** A prompt ready for the decoder: embeddings with the image features in place, left padded. */
+export interface DecoderPrompt {
+  /** [batch, length, H] */
+  inputsEmbeds: Float32Array;
+  batch: number;
+  length: number;
+  /** [batch, length], 1 for real tokens, 0 for (left) padding. */
+  attentionMask: ArrayLike<number>;
+  /** [batch, length], 1-based; padding gets 1. */
+  positionIds: ArrayLike<number>;
+}
+
+/**
+ * Runs a decoder_model_merged session as a StepModel: one session run per step, each row's KV cache
+ * handed from one run's `present` outputs to the next run's `past` inputs without a copy.
+ */
+export class DecoderRunner implements StepModel {
+  readonly vocabSize: number;
+  private past: { key: Tensor; value: Tensor }[] = [];
+  private mask: number[][] = [];
+  private nextPosition: number[] = [];
+  private prompt: DecoderPrompt | undefined;
+
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly TensorType: TensorClass,
+    private readonly config: Gemma2Config,
+    private readonly embed: Embedder,
+  ) {
+    this.vocabSize = config.vocabSize;
+    const missing = [DECODER_IO.inputsEmbeds, DECODER_IO.positionIds, DECODER_IO.pastKey(0)].filter(
+      (n) => !session.inputNames.includes(n),
+    );
+    if (missing.length > 0) {
+      throw new PaliError(ERROR_CODES.CORRUPT_FILE, `The decoder has no input ${missing.join(', ')}`, {
+        hint: 'Use a decoder_model_merged in the onnx-community layout',
+      });
+    }
+  }
+
+  /** Sets the prompt that the next prefill() runs. */
+  start(prompt: DecoderPrompt): void {
+    const { batch, length } = prompt;
+    if (prompt.inputsEmbeds.length !== batch * length * this.config.hiddenSize) {
+      throw new PaliError(ERROR_CODES.SHAPE_MISMATCH, 'inputs_embeds does not match batch × length × hidden');
+    }
+    this.dispose();
+    this.prompt = prompt;
+    this.mask = Array.from({ length: batch }, (_, b) =>
+      Array.from({ length }, (_, i) => Number(prompt.attentionMask[b * length + i])),
+    );
+    this.nextPosition = Array.from(
+      { length: batch },
+      (_, b) => Number(prompt.positionIds[b * length + length - 1]) + 1,
+    );
+  }
+
+  async prefill(signal?: AbortSignal): Promise<Float32Array[]> {
+    const prompt = this.prompt;
+    if (!prompt) throw new PaliError(ERROR_CODES.INTERNAL, 'prefill() before start()');
+    const { batch, length } = prompt;
+    const c = this.config;
+    const empty = () =>
+      new this.TensorType('float32', new Float32Array(0), [batch, c.numKeyValueHeads, 0, c.headDim]);
+    this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: empty(), value: empty() }));
+    return this.run(
+      prompt.inputsEmbeds,
+      batch,
+      length,
+      BigInt64Array.from(Array.from(prompt.positionIds, (p) => BigInt(p))),
+      signal,
+    );
+  }
+
+  async step(tokens: Int32Array, signal?: AbortSignal): Promise<Float32Array[]> {
+    const batch = this.mask.length;
+    if (tokens.length !== batch) {
+      throw new PaliError(ERROR_CODES.INTERNAL, `step() with ${tokens.length} tokens for ${batch} rows`);
+    }
+    for (const row of this.mask) row.push(1);
+    const positions = BigInt64Array.from(this.nextPosition, (p) => BigInt(p));
+    for (let b = 0; b < batch; b++) this.nextPosition[b]! += 1;
+    return this.run(await this.embed(tokens, signal), batch, 1, positions, signal);
+  }
+
+  /** Beam search: rebuilds the cache rows in the given order (copies; only beams need it). */
+  reorder(rows: Int32Array): void {
+    const gatherRows = (t: Tensor): Tensor => {
+      const [b, h, s, d] = t.dims as [number, number, number, number];
+      const rowSize = h * s * d;
+      const src = t.data as Float32Array;
+      const out = new Float32Array(rows.length * rowSize);
+      rows.forEach((r, i) => {
+        if (r < 0 || r >= b) throw new PaliError(ERROR_CODES.INTERNAL, `reorder row ${r} of ${b}`);
+        out.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+      });
+      return new this.TensorType('float32', out, [rows.length, h, s, d]);
+    };
+    const next = this.past.map(({ key, value }) => ({ key: gatherRows(key), value: gatherRows(value) }));
+    this.dispose();
+    this.past = next;
+    this.mask = Array.from(rows, (r) => [...this.mask[r]!]);
+    this.nextPosition = Array.from(rows, (r) => this.nextPosition[r]!);
+  }
+
+  /** Releases the cache tensors. */
+  dispose(): void {
+    for (const { key, value } of this.past) {
+      key.dispose();
+      value.dispose();
+    }
+    this.past = [];
+  }
+
+  private async run(
+    embeds: Float32Array,
+    batch: number,
+    length: number,
+    positions: BigInt64Array,
+    signal?: AbortSignal,
+  ): Promise<Float32Array[]> {
+    throwIfAborted(signal, 'generation');
+    const c = this.config;
+    const total = this.mask[0]!.length;
+    const feeds: Record<string, Tensor> = {
+      [DECODER_IO.inputsEmbeds]: new this.TensorType('float32', embeds, [batch, length, c.hiddenSize]),
+      [DECODER_IO.positionIds]: new this.TensorType('int64', positions, [batch, length]),
+    };
+    if (this.session.inputNames.includes(DECODER_IO.attentionMask)) {
+      feeds[DECODER_IO.attentionMask] = new this.TensorType(
+        'int64',
+        BigInt64Array.from(this.mask.flat(), (m) => BigInt(m)),
+        [batch, total],
+      );
+    }
+    this.past.forEach(({ key, value }, i) => {
+      feeds[DECODER_IO.pastKey(i)] = key;
+      feeds[DECODER_IO.pastValue(i)] = value;
+    });
+    const out = await this.session.run(feeds);
+    this.dispose();
+    this.past = Array.from({ length: c.numHiddenLayers }, (_, i) => ({
+      key: out[DECODER_IO.presentKey(i)]!,
+      value: out[DECODER_IO.presentValue(i)]!,
+    }));
+    const logits = out[DECODER_IO.logits]!;
+    try {
+      return lastPositionRows(logits, batch, c.vocabSize);
+    } finally {
+      logits.dispose();
+    }
+  }
+}
+
+/** Logits rows of the last position, from [B, 1, V] (ours) or [B, S, V] (full-sequence exports). */
+function lastPositionRows(logits: Tensor, batch: number, vocab: number): Float32Array[] {
+  const data = logits.data as Float32Array;
+  const dims = logits.dims;
+  const seq = dims.length === 3 ? dims[1]! : 1;
+  if (dims[0] !== batch || dims.at(-1) !== vocab) {
+    throw new PaliError(ERROR_CODES.SHAPE_MISMATCH, `The decoder returned logits [${dims.join(', ')}]`, {
+      hint: `Expected [${batch}, 1 or sequence, ${vocab}]`,
+    });
+  }
+  return Array.from({ length: batch }, (_, b) =>
+    data.slice((b * seq + seq - 1) * vocab, (b * seq + seq) * vocab),
+  );
+}

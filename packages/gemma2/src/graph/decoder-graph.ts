@@ -1,0 +1,206 @@
+import { GraphWeights, type PaliGemmaConfig, type WeightProvider } from '@pali/model-folder';
+import {
+  add,
+  and,
+  cast,
+  div,
+  equal,
+  expand,
+  GraphBuilder,
+  gelu,
+  gemm,
+  groupQueryAttention,
+  lessOrEqual,
+  mul,
+  or,
+  range,
+  reshape,
+  rotaryEmbedding,
+  scalar,
+  shapeOf,
+  simplifiedLayerNorm,
+  slice,
+  squeeze,
+  sub,
+  tanh,
+  unsqueeze,
+  type Value,
+  where,
+} from '@pali/onnx';
+import { ropeTables } from './rope.js';
+
+export const TEXT_PREFIX = 'language_model.model.';
+
+/** The onnx-community decoder_model_merged I/O (REFERENCE.md §9), which we keep. */
+export const DECODER_IO = {
+  inputsEmbeds: 'inputs_embeds',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  logits: 'logits',
+  pastKey: (layer: number) => `past_key_values.${layer}.key`,
+  pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  presentKey: (layer: number) => `present.${layer}.key`,
+  presentValue: (layer: number) => `present.${layer}.value`,
+} as const;
+
+export interface DecoderGraphOptions {
+  /**
+   * Mask even layers to the last `sliding_window` keys as HF transformers 5.x does. Off by default:
+   * the checkpoints were trained without it (big_vision), and it only matters past 4096 tokens.
+   */
+  slidingWindow?: boolean;
+  /** Leave out the final soft-cap (only to compare with HF 5.x, which omits it). */
+  omitFinalSoftcap?: boolean;
+}
+
+/** Bias value for masked positions: float32's lowest, as HF's eager attention uses. */
+const MASKED = -3.4028234663852886e38;
+
+/**
+ * The Gemma 2 decoder (REFERENCE.md §4, §5) with the onnx-community I/O: inputs_embeds [B, S, H],
+ * attention_mask int64 [B, past + S], position_ids int64 [B, S] (1-based), past [B, kvH, past, D]
+ * → logits [B, 1, V] for the last position, present [B, kvH, past + S, D].
+ *
+ * Inside: inputs × √H; prefix-LM attention (every valid position of a chunk sees every other when the
+ * cache is empty, causal when it is not; padding never attended); GQA with query_pre_attn_scalar and
+ * soft-cap 50; RoPE; the four RMSNorms with (1 + w); gelu-tanh GLU; final norm; tied head; soft-cap 30.
+ */
+export function buildDecoderGraph(
+  config: PaliGemmaConfig,
+  weights: WeightProvider,
+  options: DecoderGraphOptions = {},
+): GraphBuilder {
+  const t = config.textConfig;
+  const H = t.hiddenSize;
+  const D = t.headDim;
+  const g = new GraphBuilder({ name: 'gemma2_decoder', opset: 21 });
+  const w = new GraphWeights(g, weights);
+  const norm = (x: Value, name: string) =>
+    simplifiedLayerNorm(x, w.tensor(`${TEXT_PREFIX}${name}.weight`, [H], plusOne), { epsilon: t.rmsNormEps });
+
+  const embeds = g.input(DECODER_IO.inputsEmbeds, 'float32', ['batch', 'sequence', H]);
+  const attentionMask = g.input(DECODER_IO.attentionMask, 'int64', ['batch', 'total']);
+  const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch', 'sequence']);
+  const past = Array.from({ length: t.numHiddenLayers }, (_, i) => ({
+    key: g.input(DECODER_IO.pastKey(i), 'float32', ['batch', t.numKeyValueHeads, 'past', D]),
+    value: g.input(DECODER_IO.pastValue(i), 'float32', ['batch', t.numKeyValueHeads, 'past', D]),
+  }));
+
+  const mask = attentionBias(g, embeds, attentionMask);
+  const slidingMask = options.slidingWindow ? slidingBias(g, mask, t.slidingWindow) : undefined;
+  const { cos, sin } = ropeTables(D, t.ropeTheta, t.maxPositionEmbeddings);
+  const cosCache = g.initializer('rope_cos', 'float32', [t.maxPositionEmbeddings + 1, D / 2], cos);
+  const sinCache = g.initializer('rope_sin', 'float32', [t.maxPositionEmbeddings + 1, D / 2], sin);
+
+  // HF multiplies by √H rounded to the activation dtype (float32).
+  let x = mul(embeds, Math.fround(Math.sqrt(H)));
+  for (let i = 0; i < t.numHiddenLayers; i++) {
+    const p = `${TEXT_PREFIX}layers.${i}.`;
+    const h = norm(x, `layers.${i}.input_layernorm`);
+    const q = rotaryEmbedding(
+      linear(w, h, `${p}self_attn.q_proj`, H, t.numAttentionHeads * D),
+      positionIds,
+      cosCache,
+      sinCache,
+      {
+        numHeads: t.numAttentionHeads,
+      },
+    );
+    const k = rotaryEmbedding(
+      linear(w, h, `${p}self_attn.k_proj`, H, t.numKeyValueHeads * D),
+      positionIds,
+      cosCache,
+      sinCache,
+      {
+        numHeads: t.numKeyValueHeads,
+      },
+    );
+    const v = linear(w, h, `${p}self_attn.v_proj`, H, t.numKeyValueHeads * D);
+    const sliding = slidingMask !== undefined && i % 2 === 0;
+    const attn = groupQueryAttention(q, k, v, mask.seqlensK, mask.totalLength, {
+      numHeads: t.numAttentionHeads,
+      kvNumHeads: t.numKeyValueHeads,
+      scale: t.queryPreAttnScalar ** -0.5,
+      ...(t.attnLogitSoftcapping ? { softcap: t.attnLogitSoftcapping } : {}),
+      causal: false,
+      pastKey: past[i]!.key,
+      pastValue: past[i]!.value,
+      attentionBias: sliding ? slidingMask : mask.bias,
+    });
+    g.output(attn.presentKey, DECODER_IO.presentKey(i));
+    g.output(attn.presentValue, DECODER_IO.presentValue(i));
+    const o = linear(w, attn.output, `${p}self_attn.o_proj`, t.numAttentionHeads * D, H);
+    x = add(x, norm(o, `layers.${i}.post_attention_layernorm`));
+    const m = norm(x, `layers.${i}.pre_feedforward_layernorm`);
+    const gate = gelu(linear(w, m, `${p}mlp.gate_proj`, H, t.intermediateSize), 'tanh');
+    const up = linear(w, m, `${p}mlp.up_proj`, H, t.intermediateSize);
+    const down = linear(w, mul(gate, up), `${p}mlp.down_proj`, t.intermediateSize, H);
+    x = add(x, norm(down, `layers.${i}.post_feedforward_layernorm`));
+  }
+  // Only the last position's logits are needed for generation: slice before the norm and the head.
+  const last = norm(slice(x, [-1], [Number.MAX_SAFE_INTEGER], [1]), 'norm');
+  const embedding = w.tensor(`${TEXT_PREFIX}embed_tokens.weight`, [t.vocabSize, H]);
+  // Tied head: logits = h · Eᵀ, with E stored [V, H] (Gemm's transB avoids a transposed copy).
+  let logits = reshape(gemm(reshape(last, [-1, H]), embedding, undefined, { transB: true }), [
+    -1,
+    1,
+    t.vocabSize,
+  ]);
+  if (t.finalLogitSoftcapping && !options.omitFinalSoftcap) {
+    const cap = t.finalLogitSoftcapping;
+    logits = mul(tanh(div(logits, cap)), cap);
+  }
+  g.output(logits, DECODER_IO.logits);
+  return g;
+}
+
+function plusOne(w: Float32Array): Float32Array {
+  // Gemma's RMSNorm scales by (1 + w), computed in float32 as HF does.
+  return w.map((v) => v + 1);
+}
+
+function linear(w: GraphWeights, x: Value, name: string, inF: number, outF: number): Value {
+  return w.linear(x, name, inF, outF, false);
+}
+
+interface MaskValues {
+  /** Additive bias [B, 1, S, total]: 0 where attention is allowed. */
+  bias: Value;
+  /** allowed as bool [B, 1, S, total], for derived masks. */
+  allowed: Value;
+  /** Absolute positions of the chunk's queries [S, 1] and of all keys [1, total] (0-based). */
+  queryIndex: Value;
+  keyIndex: Value;
+  seqlensK: Value;
+  totalLength: Value;
+}
+
+/**
+ * Prefix-LM + padding mask from attention_mask [B, total]: a key is visible when it is not padding
+ * and either the cache is empty (prefill: bidirectional over the whole chunk) or it is not after the
+ * query (continuation: causal).
+ */
+function attentionBias(g: GraphBuilder, embeds: Value, attentionMask: Value): MaskValues {
+  const zero = scalar(g, 'int64', 0);
+  const one = scalar(g, 'int64', 1);
+  const total = squeeze(shapeOf(attentionMask, 1, 2), [0]);
+  const seq = squeeze(shapeOf(embeds, 1, 2), [0]);
+  const pastLength = sub(total, seq);
+  const keyIndex = unsqueeze(range(zero, total, one), [0]);
+  const queryIndex = unsqueeze(range(pastLength, total, one), [1]);
+  const causal = lessOrEqual(keyIndex, queryIndex);
+  const visible = or(causal, equal(pastLength, zero));
+  const valid = unsqueeze(cast(attentionMask, 'bool'), [1, 2]);
+  const allowed = and(valid, unsqueeze(visible, [0, 1]));
+  const bias = where(allowed, 0, scalar(g, 'float32', MASKED));
+  // GQA's own bookkeeping: every row holds `total` positions (padding is masked by the bias).
+  const batch = shapeOf(embeds, 0, 1);
+  const seqlensK = expand(cast(sub(total, one), 'int32'), batch);
+  return { bias, allowed, queryIndex, keyIndex, seqlensK, totalLength: cast(total, 'int32') };
+}
+
+/** HF 5.x sliding layers: additionally hide keys `window` or more positions before the query. */
+function slidingBias(g: GraphBuilder, m: MaskValues, window: number): Value {
+  const inWindow = lessOrEqual(sub(m.queryIndex, m.keyIndex), scalar(g, 'int64', window - 1));
+  return where(and(m.allowed, unsqueeze(inWindow, [0, 1])), 0, scalar(g, 'float32', MASKED));
+}
