@@ -228,6 +228,10 @@ def decode_files() -> dict[str, tuple[bytes, bool]]:
     files["webp-lossless-orientation-6.webp"] = (save(rgb, "WEBP", lossless=True, exif=exif.tobytes()), True)
     exif[0x0112] = 5
     files["tiff-orientation-5.tif"] = (save(rgb, "TIFF", exif=exif.tobytes()), True)
+    exif[0x0112] = 7
+    files["png-orientation-7.png"] = (save(rgb, "PNG", exif=exif.tobytes()), True)
+    exif[0x0112] = 3
+    files["webp-lossless-orientation-3.webp"] = (save(rgb, "WEBP", lossless=True, exif=exif.tobytes()), True)
     return files
 
 

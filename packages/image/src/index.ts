@@ -4,6 +4,7 @@ export type { ImageFormat } from './format.js';
 export { readImageSize, sniffFormat } from './format.js';
 export type { DecodeOptions, ImageDataLike, ImageInput } from './input.js';
 export { cmykToRgb } from './input.js';
+export { applyOrientation, readExifOrientation } from './orientation.js';
 export type { PixelValues, PreprocessOptions } from './preprocess.js';
 export { pixelValueTable, preprocess } from './preprocess.js';
 export type { Coefficients } from './resample.js';

@@ -1,7 +1,10 @@
 import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
 import { checkEncoded, describeInput, readImageSize } from '../format.js';
 import { type DecodeOptions, decodedPixels, encodedBytes, type ImageInput } from '../input.js';
+import { applyOrientation, readExifOrientation } from '../orientation.js';
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, type RgbImage, toRgb } from '../rgb-image.js';
+import { browserAppliesOrientation } from './orientation-probe.js';
+import { readRgbaCanvas, readRgbaWebgl } from './pixels.js';
 
 async function fetchBlob(url: string, signal: AbortSignal | undefined): Promise<Blob> {
   let response: Response;
@@ -36,9 +39,8 @@ async function toBlob(input: ImageInput, signal: AbortSignal | undefined): Promi
 
 /**
  * Decodes in the browser with createImageBitmap: orientation from the image's EXIF, no colour-space
- * conversion, no premultiplication; alpha is then dropped (Pillow's convert('RGB')). A canvas stores
- * premultiplied pixels, so colours under partial transparency can differ from Pillow's by rounding;
- * opaque pixels are exact where the browser's codec is.
+ * conversion, no premultiplication; pixels read through WebGL2 (unpremultiplied) or else a 2D canvas;
+ * alpha is then dropped (Pillow's convert('RGB')).
  */
 export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<RgbImage> {
   const pixels = decodedPixels(input, options);
@@ -73,12 +75,14 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   }
   try {
     assertPixelLimit(bitmap.width, bitmap.height, maxPixels);
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const context = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
-    if (!context) throw new PaliError(ERROR_CODES.RUNTIME_ERROR, 'No 2D canvas context in this browser');
-    context.drawImage(bitmap, 0, 0);
-    const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' });
-    return toRgb(rgba.width, rgba.height, 4, rgba.data);
+    const rgba = readRgbaWebgl(bitmap) ?? readRgbaCanvas(bitmap);
+    if (!rgba)
+      throw new PaliError(ERROR_CODES.RUNTIME_ERROR, 'Neither WebGL2 nor a 2D canvas is available here');
+    const rgb = toRgb(bitmap.width, bitmap.height, 4, rgba);
+    const orientation = readExifOrientation(head, format);
+    if (orientation > 1 && !(await browserAppliesOrientation(format)))
+      return applyOrientation(rgb, orientation);
+    return rgb;
   } catch (error) {
     if (isPaliError(error)) throw error;
     throw new PaliError(ERROR_CODES.RUNTIME_ERROR, `Reading the pixels of ${what} failed`, { cause: error });
