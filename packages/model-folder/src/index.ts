@@ -1,5 +1,10 @@
 export type { WeightProvider } from './checkpoint.js';
-export { canonicalTensorName, checkpointWeights } from './checkpoint.js';
+export {
+  canonicalTensorName,
+  checkpointWeights,
+  expectedCheckpointTensors,
+  validateCheckpoint,
+} from './checkpoint.js';
 export type { Gemma2Config, PaliGemmaConfig, SiglipVisionConfig } from './config.js';
 export { parsePaliGemmaConfig } from './config.js';
 export type { GenerationConfig } from './generation-config.js';
