@@ -55,6 +55,12 @@ def _tokenizer_extra(ctx) -> None:  # fixtures/tokenizer-extra/ (tokenizer_extra
     tokenizer_extra.main()
 
 
+def _vqvae(ctx) -> None:  # fixtures/vqvae/ (vqvae_cases.py)
+    import vqvae_cases
+
+    vqvae_cases.write_vqvae_cases(REPO)
+
+
 def _sampling(ctx) -> None:  # fixtures/sampling/ (sampling_cases.py)
     import sampling_cases
 
@@ -70,6 +76,7 @@ STEPS = [
     Step("tokenizer-extra", _tokenizer_extra),                 # fixtures/tokenizer-extra/cases.json
     Step("resize", _resize),                                   # fixtures/resize/*
     Step("sampling", _sampling),                               # fixtures/sampling/cases.json
+    Step("vqvae", _vqvae, ["vqvae"]),                          # fixtures/vqvae/* (mask decoder + placement)
     Step("manifest", manifest.build, ["manifest.json"]),       # fixtures/golden/manifest.json, fixtures/manifest.json (last)
 ]
 
