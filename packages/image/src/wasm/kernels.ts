@@ -223,6 +223,8 @@ const align16 = (n: number) => (n + 15) & ~15;
 const CHUNK_ROWS = 16;
 /** Spare bytes after each buffer: the SIMD loads and stores reach up to 15 bytes past the data. */
 const SLACK = 32;
+/** Memory kept between calls: enough for a 12 MP photo; larger ones get a fresh instance each time. */
+const KEEP_MEMORY_BYTES = 128 * 1024 * 1024;
 
 /**
  * For each output sample and each pair of taps: [high(w0), high(w1), low(w0), low(w1)] as i16, with
@@ -323,5 +325,8 @@ export function convolveWasm(plan: ConvolvePlan): Uint8Array | undefined {
     result = out;
     resultBytes = outBytes;
   }
-  return new Uint8Array(memory.buffer, result, resultBytes).slice();
+  const bytes = new Uint8Array(memory.buffer, result, resultBytes).slice();
+  // WebAssembly memory cannot shrink: after a very large image, drop the instance so it can be freed.
+  if (memory.buffer.byteLength > KEEP_MEMORY_BYTES) kernels = undefined;
+  return bytes;
 }
