@@ -147,3 +147,45 @@ describe('vqvaeWeights validation', () => {
     );
   });
 });
+
+describe("vae-oid.npz's real shapes", () => {
+  it('accepts codebook [128, 512] with 128 → 128 → 64 → 32 → 16 channels and decodes to [batch, 64, 64]', async () => {
+    let seed = 1;
+    const next = () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed / 2147483647 - 0.5) * 0.1;
+    };
+    const random = (n: number) => Float32Array.from({ length: n }, next);
+    const arrays = new Map<string, NpyArray>();
+    const put = (name: string, shape: number[]) =>
+      arrays.set(name, { dtype: 'float32', shape, data: random(shape.reduce((a, b) => a * b, 1)) });
+    const layer = (name: string, shape: number[], out: number) => {
+      put(`${name}.weight`, shape);
+      put(`${name}.bias`, [out]);
+    };
+    put('_vq_vae._embedding', [128, 512]);
+    layer('decoder.0', [128, 512, 1, 1], 128);
+    for (const b of ['decoder.2.net', 'decoder.3.net']) {
+      layer(`${b}.0`, [128, 128, 3, 3], 128);
+      layer(`${b}.2`, [128, 128, 3, 3], 128);
+      layer(`${b}.4`, [128, 128, 1, 1], 128);
+    }
+    const chans = [128, 128, 64, 32, 16];
+    ['decoder.4', 'decoder.6', 'decoder.8', 'decoder.10'].forEach((n, i) => {
+      layer(n, [chans[i]!, chans[i + 1]!, 4, 4], chans[i + 1]!);
+    });
+    layer('decoder.12', [1, 16, 1, 1], 1);
+    const session = await ort.InferenceSession.create(
+      await serializeModel(buildMaskDecoderGraph(vqvaeWeights(arrays))),
+    );
+    const decoder = new MaskDecoder(session, ort.Tensor);
+    const t0 = performance.now();
+    const masks = await decoder.decode(cases.codes.slice(0, 3));
+    console.log(
+      `[vqvae] real-shaped decoder, 3 masks: ${(performance.now() - t0).toFixed(1)} ms (first run)`,
+    );
+    expect(masks.map((m) => m.length)).toEqual([4096, 4096, 4096]);
+    expect(masks.every((m) => m.every(Number.isFinite))).toBe(true);
+    await session.release();
+  });
+});
