@@ -64,7 +64,8 @@ export class MaskDecoder {
         out.type !== 'float32' ||
         dims.length !== 3 ||
         dims[0] !== codeSets.length ||
-        dims[1] !== MASK_SIDE
+        dims[1] !== MASK_SIDE ||
+        dims[2] !== MASK_SIDE
       ) {
         throw new PaliError(ERROR_CODES.CORRUPT_FILE, `Mask logits are ${out.type}[${dims.join(', ')}]`, {
           hint: `Expected float32 [${codeSets.length}, 64, 64]; rebuild the decoder with prepareMaskDecoder`,
