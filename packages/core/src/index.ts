@@ -1,0 +1,14 @@
+export type { LoadOptions, ModelParts } from './model-parts.js';
+export { availableDtypes, chooseDtypes, loadModelParts } from './model-parts.js';
+export { PaliGemma } from './pali-gemma.js';
+export type {
+  DetectResult,
+  FinishReason,
+  GenerateChunk,
+  GenerateRequest,
+  GenerateResult,
+  GenerationOptions,
+  TextResult,
+} from './requests.js';
+export type { ImageDecoder, ModelFiles, Runtime } from './runtime.js';
+export { StopStringFilter } from './stop-strings.js';

@@ -1,0 +1,23 @@
+import type { RgbImage } from '@pali/image';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+
+/** The ONNX Runtime an adapter injects: onnxruntime-node or onnxruntime-web. */
+export interface Runtime {
+  /** The runtime's Tensor class. */
+  readonly Tensor: typeof Tensor;
+  /** Opens a session for a model file of the folder (with its external data, if any). */
+  createSession(file: string, options: { externalData?: string }): Promise<InferenceSession>;
+  /** A short name for messages and benchmarks, e.g. "onnxruntime-node 1.30.0 (cpu)". */
+  readonly name: string;
+}
+
+/** Read access to one model folder (a local directory, a Hub snapshot, a browser cache). */
+export interface ModelFiles {
+  /** Where the folder is, for messages. */
+  readonly location: string;
+  exists(path: string): Promise<boolean>;
+  readText(path: string): Promise<string>;
+}
+
+/** What an image can be given as: the adapter decodes it (path, URL, bytes, Blob, …) into RGB. */
+export type ImageDecoder<I> = (input: I, signal?: AbortSignal) => Promise<RgbImage>;
