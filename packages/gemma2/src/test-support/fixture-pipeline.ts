@@ -35,12 +35,8 @@ export async function fixturePipeline(
   const config = parsePaliGemmaConfig(readFixtureJson(`models/${model}/config.json`));
   const reader = await openSafetensors(fixtureModelDir(model));
   const weights = checkpointWeights(reader);
-  try {
-    await writeModel(buildVisionGraph(config, weights), join(dir, 'vision.onnx'));
-    await writeModel(buildDecoderGraph(config, weights, options), join(dir, 'decoder.onnx'));
-  } finally {
-    // embedding read before closing
-  }
+  await writeModel(buildVisionGraph(config, weights), join(dir, 'vision.onnx'));
+  await writeModel(buildDecoderGraph(config, weights, options), join(dir, 'decoder.onnx'));
   const embedding = await weights.read(`${TEXT_PREFIX}embed_tokens.weight`);
   await reader.close();
   const H = config.textConfig.hiddenSize;
@@ -49,7 +45,7 @@ export async function fixturePipeline(
   const vision = new VisionEncoder(visionSession, ort.Tensor, config.visionConfig.imageSize);
   const embedRows = async (ids: Int32Array) => {
     const out = new Float32Array(ids.length * H);
-    ids.forEach((id, i) => out.set(embedding.subarray(id * H, (id + 1) * H), i * H));
+    for (let i = 0; i < ids.length; i++) out.set(embedding.subarray(ids[i]! * H, (ids[i]! + 1) * H), i * H);
     return out;
   };
   return {
