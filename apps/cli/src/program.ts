@@ -1,15 +1,25 @@
 import { Command, CommanderError } from 'commander';
+import { registerConvert } from './commands/convert.js';
+import { registerDetect } from './commands/detect.js';
 import { registerEnv } from './commands/env.js';
+import { registerGenerate } from './commands/generate.js';
 import { registerPreprocess } from './commands/preprocess.js';
+import { registerSegment } from './commands/segment.js';
+import { registerTasks } from './commands/tasks.js';
 import { registerTokenize } from './commands/tokenize.js';
 import type { CliIO } from './io.js';
 import { cliVersion } from './version.js';
 
 /** Each subcommand registers itself here; later features add theirs to this list. */
 const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [
-  registerEnv,
+  registerTasks,
+  registerDetect,
+  registerSegment,
+  registerGenerate,
+  registerConvert,
   registerPreprocess,
   registerTokenize,
+  registerEnv,
 ];
 
 export function buildProgram(io: CliIO): Command {

@@ -1,6 +1,6 @@
 export type { LoadOptions, ModelParts } from './model-parts.js';
 export { availableDtypes, chooseDtypes, loadModelParts } from './model-parts.js';
-export { PaliGemma } from './pali-gemma.js';
+export { masksFromText, PaliGemma } from './pali-gemma.js';
 export type {
   DetectResult,
   FinishReason,
@@ -8,6 +8,9 @@ export type {
   GenerateRequest,
   GenerateResult,
   GenerationOptions,
+  MaskCodeDecoder,
+  SegmentObject,
+  SegmentResult,
   TextResult,
 } from './requests.js';
 export type { ImageDecoder, ModelFiles, Runtime } from './runtime.js';

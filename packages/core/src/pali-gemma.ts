@@ -3,7 +3,8 @@ import { beamSearch, DecoderRunner, EMBED_IO, type GeneratedToken, generateToken
 import { preprocess, type RgbImage } from '@pali/image';
 import type { Component, GenerationConfig, ModelDtype, PaliGemmaConfig } from '@pali/model-folder';
 import { VisionEncoder } from '@pali/siglip';
-import { type PaliGemmaText, parseDetection } from '@pali/tokenizer';
+import { type PaliGemmaText, parseDetection, parseSegmentation } from '@pali/tokenizer';
+import { placeMask } from '@pali/vqvae';
 import type { InferenceSession } from 'onnxruntime-common';
 import { type LoadOptions, loadModelParts } from './model-parts.js';
 import type {
@@ -13,6 +14,8 @@ import type {
   GenerateRequest,
   GenerateResult,
   GenerationOptions,
+  MaskCodeDecoder,
+  SegmentResult,
   TextResult,
 } from './requests.js';
 import type { ImageDecoder, ModelFiles, Runtime } from './runtime.js';
@@ -26,6 +29,7 @@ const DEFAULT_MAX_NEW_TOKENS = 64;
  */
 export class PaliGemma<I> {
   private disposed = false;
+  private maskDecoder: MaskCodeDecoder | undefined;
 
   private constructor(
     readonly config: PaliGemmaConfig,
@@ -230,10 +234,38 @@ export class PaliGemma<I> {
     return { objects: parsed.objects, text: result.text, skipped: parsed.skipped };
   }
 
+  /** Sets the VQ-VAE decoder that segment() turns <seg> codes into masks with. */
+  useMaskDecoder(decoder: MaskCodeDecoder | undefined): void {
+    this.maskDecoder = decoder;
+  }
+
+  /** Masks (and boxes) for each label: the model's <seg> codes decoded by the VQ-VAE. */
+  async segment(
+    image: I,
+    labels: string | readonly string[],
+    options: GenerationOptions = {},
+  ): Promise<SegmentResult> {
+    const decoder = this.maskDecoder;
+    if (!decoder) {
+      throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, 'segment() needs the VQ-VAE mask decoder', {
+        hint: "Pass vae: the path of big_vision's vae-oid.npz when loading (pali segment --vae FILE)",
+      });
+    }
+    const objects = typeof labels === 'string' ? labels.split(';').map((l) => l.trim()) : [...labels];
+    const decoded = await this.decodeImage(image, options.signal);
+    const prompt = this.text.taskPrompt({ task: 'segment', objects: objects.filter(Boolean) });
+    const result = await this.runFrom(decoded, prompt, {
+      ...options,
+      maxNewTokens: options.maxNewTokens ?? 128,
+    });
+    return masksFromText(result.text, decoded.width, decoded.height, decoder, options.signal);
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+    await this.maskDecoder?.release?.();
   }
 
   private async task(image: I, prompt: string, options: GenerationOptions): Promise<TextResult> {
@@ -338,6 +370,31 @@ export class PaliGemma<I> {
       positionIds: positions,
     };
   }
+}
+
+/** Parses segmentation output and decodes each object's <seg> codes into a mask placed in its box. */
+export async function masksFromText(
+  text: string,
+  width: number,
+  height: number,
+  decoder: MaskCodeDecoder,
+  signal?: AbortSignal,
+): Promise<SegmentResult> {
+  const parsed = parseSegmentation(text, { width, height });
+  const logits = parsed.objects.length
+    ? await decoder.decode(
+        parsed.objects.map((o) => o.codes),
+        signal,
+      )
+    : [];
+  return {
+    objects: parsed.objects.map((o, i) => ({
+      ...o,
+      mask: { width, height, ...placeMask(logits[i]!, o.locs, width, height) },
+    })),
+    text,
+    skipped: parsed.skipped,
+  };
 }
 
 async function drain<T, R>(it: AsyncGenerator<T, R, undefined>): Promise<R> {

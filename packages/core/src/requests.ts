@@ -1,4 +1,5 @@
-import type { DetectedObject, Skipped } from '@pali/tokenizer';
+import type { DetectedObject, SegmentedObject, Skipped } from '@pali/tokenizer';
+import type { PixelBox } from '@pali/vqvae';
 
 /** Decoding options (the decoder issue's set). */
 export interface GenerationOptions {
@@ -61,4 +62,30 @@ export interface DetectResult {
   text: string;
   /** Parts of the output that could not be read as objects. */
   skipped: Skipped[];
+}
+
+export interface SegmentObject extends SegmentedObject {
+  mask: {
+    width: number;
+    height: number;
+    /** [height, width] row-major 0/1 over the whole image. */
+    binary: Uint8Array;
+    /** [height, width] row-major in [0, 1]. */
+    soft: Float32Array;
+    /** The box the mask was placed in (big_vision's segmentation rounding). */
+    box: PixelBox;
+  };
+}
+
+export interface SegmentResult {
+  objects: SegmentObject[];
+  text: string;
+  skipped: Skipped[];
+}
+
+/** Turns sixteen <seg> codes per object into 64×64 mask logits (the VQ-VAE decoder). */
+export interface MaskCodeDecoder {
+  decode(codeSets: readonly (readonly number[])[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Frees its session; called by PaliGemma.dispose(). */
+  release?(): Promise<void>;
 }

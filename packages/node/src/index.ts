@@ -12,7 +12,7 @@ export type {
 } from '@pali/core';
 export { fsModelFiles } from './fs-model-files.js';
 export type { LoadProgress, NodeImage, NodeLoadOptions, ResolvedSource } from './load.js';
-export { loadPaliGemma, resolveSource } from './load.js';
+export { loadPaliGemma, maskDecoder, resolveSource } from './load.js';
 export type { ExecutionProvider, NodeRuntimeOptions } from './node-runtime.js';
 export { nodeRuntime, supportedExecutionProviders } from './node-runtime.js';
 

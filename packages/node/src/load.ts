@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
-import { PaliGemma as CorePaliGemma, type LoadOptions } from '@pali/core';
+import { PaliGemma as CorePaliGemma, type LoadOptions, type MaskCodeDecoder } from '@pali/core';
 import { ERROR_CODES, PaliError } from '@pali/errors';
 import type { HubOptions, HubProgressEvent } from '@pali/hub';
 import { downloadModelFiles } from '@pali/hub/node';
 import type { ImageInput } from '@pali/image/node';
 import { decodeImage } from '@pali/image/node';
 import { COMPONENTS, componentDtype, externalDataPath, FOLDER_FILES, onnxPath } from '@pali/model-folder';
+import { MaskDecoder } from '@pali/vqvae';
+import { prepareMaskDecoder } from '@pali/vqvae/node';
+import * as ort from 'onnxruntime-node';
 import { fsModelFiles } from './fs-model-files.js';
 import { type NodeRuntimeOptions, nodeRuntime } from './node-runtime.js';
 
@@ -27,6 +30,8 @@ export interface NodeLoadOptions
   /** Where converted checkpoints are kept (default: PALI_CACHE or ~/.cache/pali/converted). */
   convertedDir?: string;
   onProgress?: (event: LoadProgress) => void;
+  /** big_vision's vae-oid.npz, which segment() needs to turn <seg> codes into masks. */
+  vae?: string;
 }
 
 /** The image inputs the Node adapter decodes: a path, a URL, bytes, or decoded RGB. */
@@ -58,7 +63,7 @@ export async function loadPaliGemma(
 ): Promise<CorePaliGemma<NodeImage>> {
   const { folder } = await resolveSource(source, options);
   const runtime = nodeRuntime(folder, options);
-  return CorePaliGemma.fromFolder(
+  const pg = await CorePaliGemma.fromFolder<NodeImage>(
     fsModelFiles(folder),
     runtime,
     (input, signal) => decodeImage(input, signal ? { signal } : {}),
@@ -68,6 +73,29 @@ export async function loadPaliGemma(
       onProgress: (e) => options.onProgress?.(e),
     },
   );
+  if (options.vae) {
+    try {
+      pg.useMaskDecoder(await maskDecoder(options.vae, options));
+    } catch (error) {
+      await pg.dispose();
+      throw error;
+    }
+  }
+  return pg;
+}
+
+/** The VQ-VAE decoder graph is built once per npz file and kept beside the converted models. */
+export async function maskDecoder(vae: string, options: NodeLoadOptions = {}): Promise<MaskCodeDecoder> {
+  const cache = join(convertedBase(options), '..', 'vqvae');
+  await mkdir(cache, { recursive: true });
+  const { modelPath } = await prepareMaskDecoder(resolve(vae), cache);
+  const session = await ort.InferenceSession.create(modelPath);
+  const decoder = new MaskDecoder(session, ort.Tensor as never);
+  return { decode: (codes, signal) => decoder.decode(codes, signal), release: () => session.release() };
+}
+
+function convertedBase(options: NodeLoadOptions): string {
+  return options.convertedDir ?? process.env.PALI_CACHE ?? join(homedir(), '.cache', 'pali', 'converted');
 }
 
 export async function resolveSource(source: string, options: NodeLoadOptions = {}): Promise<ResolvedSource> {

@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { convertCheckpoint } from '@pali/convert';
+import type { Command } from 'commander';
+import type { CliIO } from '../io.js';
+import { interruptSignal } from '../model-options.js';
+import { formatBytes, ProgressLine } from '../progress.js';
+
+interface ConvertFlags {
+  overwrite?: boolean;
+  slidingWindow?: boolean;
+  json?: boolean;
+}
+
+/** `pali convert SRC OUT`: a Hugging Face PaliGemma 2 checkpoint folder → an ONNX model folder. */
+export function registerConvert(program: Command, io: CliIO): void {
+  program
+    .command('convert')
+    .description('convert a Hugging Face PaliGemma 2 checkpoint (safetensors) into an ONNX model folder')
+    .argument('<src>', 'checkpoint folder (config.json, *.safetensors, tokenizer files)')
+    .argument('<out>', 'output model folder (onnx-community layout)')
+    .option('--overwrite', 'replace OUT if it exists (only once the new folder is complete)')
+    .option(
+      '--sliding-window',
+      'bake in HF 5.x sliding-window attention (default: the training semantics, off)',
+    )
+    .option('--json', 'print the written files as JSON')
+    .action(async (src: string, out: string, flags: ConvertFlags) => {
+      const progress = new ProgressLine(io);
+      const { signal, release } = interruptSignal();
+      try {
+        const result = await convertCheckpoint(resolve(io.cwd, src), resolve(io.cwd, out), {
+          overwrite: flags.overwrite ?? false,
+          slidingWindow: flags.slidingWindow ?? false,
+          signal,
+          onProgress: (p) => progress.update(`writing ${p.stage}`, p.written, p.total),
+        });
+        progress.done();
+        if (flags.json) io.stdout(`${JSON.stringify({ out: result.out, files: result.files })}\n`);
+        else {
+          for (const f of result.files) io.stdout(`${formatBytes(f.bytes).padStart(10)}  ${f.path}\n`);
+          io.stdout(`wrote ${result.out}\n`);
+        }
+      } finally {
+        progress.done();
+        release();
+      }
+    });
+}
