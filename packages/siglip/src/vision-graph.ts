@@ -48,7 +48,7 @@ export function buildVisionGraph(
   const linear = (x: Value, name: string, inF: number, outF: number) =>
     w.linear(x, VISION_PREFIX + name, inF, outF, true);
 
-  const pixels = g.input(VISION_IO.input, 'float32', ['batch', v.numChannels, v.imageSize, v.imageSize]);
+  const pixels = g.input(VISION_IO.input, 'float32', ['batch_size', v.numChannels, v.imageSize, v.imageSize]);
   // Patch embedding: a stride-14 convolution, flattened row-major into [batch, N, hidden].
   const patchW = t('embeddings.patch_embedding.weight', [hidden, v.numChannels, v.patchSize, v.patchSize]);
   const patchB = t('embeddings.patch_embedding.bias', [hidden]);

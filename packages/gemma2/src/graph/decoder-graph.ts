@@ -78,12 +78,23 @@ export function buildDecoderGraph(
   const norm = (x: Value, name: string) =>
     simplifiedLayerNorm(x, w.tensor(`${TEXT_PREFIX}${name}.weight`, [H], plusOne), { epsilon: t.rmsNormEps });
 
-  const embeds = g.input(DECODER_IO.inputsEmbeds, 'float32', ['batch', 'sequence', H]);
-  const attentionMask = g.input(DECODER_IO.attentionMask, 'int64', ['batch', 'total']);
-  const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch', 'sequence']);
+  // Symbolic dims named as in the onnx-community exports: transformers.js sizes its empty cache by them.
+  const embeds = g.input(DECODER_IO.inputsEmbeds, 'float32', ['batch_size', 'sequence_length', H]);
+  const attentionMask = g.input(DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']);
   const past = Array.from({ length: t.numHiddenLayers }, (_, i) => ({
-    key: g.input(DECODER_IO.pastKey(i), 'float32', ['batch', t.numKeyValueHeads, 'past', D]),
-    value: g.input(DECODER_IO.pastValue(i), 'float32', ['batch', t.numKeyValueHeads, 'past', D]),
+    key: g.input(DECODER_IO.pastKey(i), 'float32', [
+      'batch_size',
+      t.numKeyValueHeads,
+      'past_sequence_length',
+      D,
+    ]),
+    value: g.input(DECODER_IO.pastValue(i), 'float32', [
+      'batch_size',
+      t.numKeyValueHeads,
+      'past_sequence_length',
+      D,
+    ]),
   }));
 
   const mask = attentionBias(g, embeds, attentionMask);

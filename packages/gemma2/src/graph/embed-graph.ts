@@ -9,7 +9,7 @@ export function buildEmbedGraph(config: PaliGemmaConfig, weights: WeightProvider
   const t = config.textConfig;
   const g = new GraphBuilder({ name: 'gemma2_embed_tokens', opset: 21 });
   const w = new GraphWeights(g, weights);
-  const ids = g.input(EMBED_IO.input, 'int64', ['batch', 'sequence']);
+  const ids = g.input(EMBED_IO.input, 'int64', ['batch_size', 'sequence_length']);
   const table = w.tensor(`${TEXT_PREFIX}embed_tokens.weight`, [t.vocabSize, t.hiddenSize]);
   g.output(gather(table, ids, 0), EMBED_IO.output);
   return g;
