@@ -3,6 +3,7 @@ import {
   add,
   and,
   cast,
+  concat,
   div,
   equal,
   expand,
@@ -10,6 +11,7 @@ import {
   gelu,
   gemm,
   groupQueryAttention,
+  int64s,
   lessOrEqual,
   mul,
   or,
@@ -51,6 +53,11 @@ export interface DecoderGraphOptions {
   slidingWindow?: boolean;
   /** Leave out the final soft-cap (only to compare with HF 5.x, which omits it). */
   omitFinalSoftcap?: boolean;
+  /**
+   * Build the decoder the way the onnx-community exports are (no attention_mask input, so no padding
+   * mask; logits for every position), to test that loaders accept both kinds.
+   */
+  exportStyle?: boolean;
 }
 
 /** Bias value for masked positions: float32's lowest, as HF's eager attention uses. */
@@ -80,7 +87,9 @@ export function buildDecoderGraph(
 
   // Symbolic dims named as in the onnx-community exports: transformers.js sizes its empty cache by them.
   const embeds = g.input(DECODER_IO.inputsEmbeds, 'float32', ['batch_size', 'sequence_length', H]);
-  const attentionMask = g.input(DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
+  const attentionMask = options.exportStyle
+    ? undefined
+    : g.input(DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']);
   const past = Array.from({ length: t.numHiddenLayers }, (_, i) => ({
     key: g.input(DECODER_IO.pastKey(i), 'float32', [
@@ -97,7 +106,7 @@ export function buildDecoderGraph(
     ]),
   }));
 
-  const mask = attentionBias(g, embeds, attentionMask);
+  const mask = attentionBias(g, embeds, past[0]!.key, attentionMask);
   const slidingMask = options.slidingWindow ? slidingBias(g, mask, t.slidingWindow) : undefined;
   const { cos, sin } = ropeTables(D, t.ropeTheta, t.maxPositionEmbeddings);
   const cosCache = g.initializer('rope_cos', 'float32', [t.maxPositionEmbeddings + 1, D / 2], cos);
@@ -191,18 +200,25 @@ interface MaskValues {
  * and either the cache is empty (prefill: bidirectional over the whole chunk) or it is not after the
  * query (continuation: causal).
  */
-function attentionBias(g: GraphBuilder, embeds: Value, attentionMask: Value): MaskValues {
+function attentionBias(
+  g: GraphBuilder,
+  embeds: Value,
+  pastKey: Value,
+  attentionMask: Value | undefined,
+): MaskValues {
   const zero = scalar(g, 'int64', 0);
   const one = scalar(g, 'int64', 1);
-  const total = squeeze(shapeOf(attentionMask, 1, 2), [0]);
   const seq = squeeze(shapeOf(embeds, 1, 2), [0]);
+  const total = attentionMask
+    ? squeeze(shapeOf(attentionMask, 1, 2), [0])
+    : add(squeeze(shapeOf(pastKey, 2, 3), [0]), seq);
   const pastLength = sub(total, seq);
   const keyIndex = unsqueeze(range(zero, total, one), [0]);
   const queryIndex = unsqueeze(range(pastLength, total, one), [1]);
   const causal = lessOrEqual(keyIndex, queryIndex);
   const visible = or(causal, equal(pastLength, zero));
-  const valid = unsqueeze(cast(attentionMask, 'bool'), [1, 2]);
-  const allowed = and(valid, unsqueeze(visible, [0, 1]));
+  const visible4d = unsqueeze(visible, [0, 1]);
+  const allowed = attentionMask ? and(unsqueeze(cast(attentionMask, 'bool'), [1, 2]), visible4d) : visible4d;
   const bias = where(allowed, 0, scalar(g, 'float32', MASKED));
   // GQA's own bookkeeping: every row holds `total` positions (padding is masked by the bias).
   const batch = shapeOf(embeds, 0, 1);
