@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerConvert } from './commands/convert.js';
 import { registerDetect } from './commands/detect.js';
 import { registerEnv } from './commands/env.js';
+import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerPreprocess } from './commands/preprocess.js';
 import { registerSegment } from './commands/segment.js';
@@ -19,6 +20,7 @@ const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [
   registerConvert,
   registerPreprocess,
   registerTokenize,
+  registerEval,
   registerEnv,
 ];
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { decodeImage } from '@pali/image/node';
 import type { Command } from 'commander';
+import { collectInputs, printSummary, runBatch } from '../batch-jsonl.js';
 import type { CliIO } from '../io.js';
 import {
   interruptSignal,
@@ -10,10 +11,12 @@ import {
   withModelOptions,
 } from '../model-options.js';
 import { writeOverlayPng } from '../overlay-png.js';
+import { imagePath, JSONL_HELP, singleImage, splitLast } from './tasks.js';
 
 interface DetectFlags extends ModelFlags {
   out?: string;
   maxNewTokens?: string;
+  jsonl?: string;
 }
 
 /** `pali detect IMAGE "cat ; dog" [--out boxes.png]`: boxes in the image's pixels. */
@@ -22,20 +25,36 @@ export function registerDetect(program: Command, io: CliIO): void {
     program
       .command('detect')
       .description('find objects: boxes in the original image pixels (x1, y1, x2, y2)')
-      .argument('<image>', 'image file or URL')
-      .argument('<objects>', 'what to find, separated by ";" (e.g. "cat ; dog")')
+      .usage('[options] <image...> <objects>')
+      .argument(
+        '<image...>',
+        'image file or URL (several, or folders, with --jsonl), then what to find, separated by ";" (e.g. "cat ; dog")',
+      )
       .option('--out <file.png>', 'write the image with the boxes and labels drawn')
-      .option('--max-new-tokens <n>', 'most tokens to generate', '128'),
-  ).action(async (image: string, objects: string, flags: DetectFlags) => {
+      .option('--max-new-tokens <n>', 'most tokens to generate', '128')
+      .option('--jsonl <file>', JSONL_HELP),
+  ).action(async (args: string[], flags: DetectFlags) => {
+    const [images, objects] = splitLast(args, 'objects to find');
+    const single = singleImage(images, flags);
+    const inputs = single === undefined ? collectInputs(io, images) : [];
     const { signal, release } = interruptSignal();
-    const path = /^https?:\/\//.test(image) ? image : resolve(io.cwd, image);
     const pg = await loadModel(flags, io, signal);
+    const maxNewTokens = positiveInt(flags.maxNewTokens, '--max-new-tokens') ?? 128;
     try {
-      const decoded = await decodeImage(path, { signal });
-      const result = await pg.detect(decoded, objects, {
-        maxNewTokens: positiveInt(flags.maxNewTokens, '--max-new-tokens') ?? 128,
-        signal,
-      });
+      if (single === undefined) {
+        const summary = await runBatch(
+          io,
+          { inputs, jsonl: flags.jsonl!, task: 'detect', signal },
+          async (input) => {
+            const result = await pg.detect(imagePath(io, input), objects, { maxNewTokens, signal });
+            return { query: objects, text: result.text, objects: result.objects };
+          },
+        );
+        printSummary(io, summary, flags.json);
+        return;
+      }
+      const decoded = await decodeImage(imagePath(io, single), { signal });
+      const result = await pg.detect(decoded, objects, { maxNewTokens, signal });
       if (flags.out) await writeOverlayPng(decoded, result.objects, resolve(io.cwd, flags.out));
       if (flags.json) io.stdout(`${JSON.stringify(result)}\n`);
       else {
