@@ -1,0 +1,152 @@
+import { PaliGemma as CorePaliGemma, chooseDtypes, type MaskCodeDecoder } from '@pali/core';
+import { ERROR_CODES, PaliError, throwIfAborted } from '@pali/errors';
+import type { HubFileSpec } from '@pali/hub';
+import { decodeImage } from '@pali/image/browser';
+import { COMPONENTS, componentDtype, externalDataPath, FOLDER_FILES, onnxPath } from '@pali/model-folder';
+import { InThreadEngine } from './in-thread-engine.js';
+import { webMaskDecoder } from './mask-decoder.js';
+import { hubFolder, localFolder, openCache, urlFolder, type WebModelFiles } from './model-files.js';
+import type { ModelSource, PaliEngine, WebImage, WebLoadOptions } from './types.js';
+import { chooseBackend, configureOrt, webRuntime } from './web-runtime.js';
+
+const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+const SMALL_FILES = [
+  FOLDER_FILES.config,
+  FOLDER_FILES.generationConfig,
+  FOLDER_FILES.preprocessorConfig,
+  FOLDER_FILES.tokenizer,
+  FOLDER_FILES.tokenizerConfig,
+  'special_tokens_map.json',
+];
+
+type Resolved =
+  | { hub: string; revision?: string; endpoint?: string; token?: string }
+  | { url: string }
+  | { files: readonly unknown[] };
+
+/** A string source: a URL or path is a served folder, `org/name` a Hub repo. */
+export function resolveSource(source: ModelSource): Resolved {
+  if (typeof source !== 'string') return source;
+  if (/^(https?:|blob:)|^\.{0,2}\//.test(source)) return { url: source };
+  if (HUB_ID.test(source)) return { hub: source };
+  throw new PaliError(
+    ERROR_CODES.INVALID_ARGUMENT,
+    `${JSON.stringify(source)} is neither a Hub id nor a URL`,
+    {
+      hint: 'Give a Hub repo id such as onnx-community/paligemma2-3b-pt-224, or the base URL of a model folder',
+    },
+  );
+}
+
+export function describeSource(source: ModelSource): string {
+  const r = resolveSource(source);
+  if ('hub' in r) return `hub:${r.hub}${r.revision ? `@${r.revision}` : ''}`;
+  if ('url' in r) return r.url;
+  return `${r.files.length} local files`;
+}
+
+function onnxSpecs(
+  dtypes: Record<(typeof COMPONENTS)[number], Parameters<typeof onnxPath>[1]>,
+): HubFileSpec[] {
+  return COMPONENTS.flatMap((c) => [
+    { path: onnxPath(c, dtypes[c]) },
+    { path: externalDataPath(c, dtypes[c]), optional: true },
+  ]);
+}
+
+async function openFiles(source: ModelSource, options: WebLoadOptions): Promise<WebModelFiles> {
+  const r = resolveSource(source);
+  const cache = await openCache(options.cacheName);
+  const onDownload = (e: Parameters<NonNullable<Parameters<typeof hubFolder>[2]>['onProgress'] & {}>[0]) =>
+    options.onProgress?.({ stage: 'download', ...e });
+  if ('files' in r) return localFolder(r.files as Parameters<typeof localFolder>[0]);
+  if ('url' in r) {
+    const base = new URL(r.url, (globalThis as { location?: { href: string } }).location?.href).href;
+    const folder = urlFolder(base, cache, options.signal);
+    await folder.prefetch(
+      SMALL_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config })),
+      undefined,
+      options.signal,
+    );
+    const dtypes = await chooseDtypes(folder, options.dtype);
+    await folder.prefetch(onnxSpecs(dtypes), onDownload, options.signal);
+    return folder;
+  }
+  // The onnx-community layout: the JSON files and the chosen variant (default q4) of each component.
+  const dtype = options.dtype ?? 'q4';
+  const dtypes = Object.fromEntries(COMPONENTS.map((c) => [c, componentDtype(dtype, c)])) as Parameters<
+    typeof onnxSpecs
+  >[0];
+  const folder = await hubFolder(
+    r.hub,
+    [
+      ...SMALL_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config })),
+      ...onnxSpecs(dtypes).map((s) => (typeof s === 'string' ? s : { ...s, optional: true })),
+    ],
+    {
+      cache,
+      onProgress: onDownload,
+      ...(r.revision ? { revision: r.revision } : {}),
+      ...(r.endpoint ? { endpoint: r.endpoint } : {}),
+      ...(r.token ? { token: r.token } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  for (const c of COMPONENTS) {
+    if (!(await folder.exists(onnxPath(c, dtypes[c])))) {
+      throw new PaliError(ERROR_CODES.UNSUPPORTED, `${r.hub} has no ${onnxPath(c, dtypes[c])}`, {
+        hint: 'The browser loads ONNX model folders (onnx-community layout); convert a safetensors checkpoint with `pali convert` and serve the folder, or pick a dtype the repo has',
+      });
+    }
+  }
+  return folder;
+}
+
+/**
+ * Loads PaliGemma 2 in this thread: from a Hub id (files kept in the Cache API), the base URL of a
+ * served model folder (also cached) or picked local files; WebGPU when available, else wasm.
+ */
+export async function loadPaliGemma(source: ModelSource, options: WebLoadOptions = {}): Promise<PaliEngine> {
+  configureOrt(options);
+  const files = await openFiles(source, options);
+  throwIfAborted(options.signal, 'model loading');
+  const choice = await chooseBackend(options.backend);
+  options.onProgress?.({
+    stage: 'backend',
+    backend: choice.backend,
+    ...(choice.reason ? { reason: choice.reason } : {}),
+  });
+  const runtime = webRuntime(files, choice, (reason) =>
+    options.onProgress?.({ stage: 'backend', backend: 'wasm', reason }),
+  );
+  const decode = (input: WebImage, signal?: AbortSignal) => decodeImage(input, signal ? { signal } : {});
+  const pg = await CorePaliGemma.fromFolder<WebImage>(files, runtime, decode, {
+    ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
+    onProgress: (e) => options.onProgress?.(e),
+  });
+  let masks: MaskCodeDecoder | undefined;
+  try {
+    throwIfAborted(options.signal, 'model loading');
+    if (options.vae) {
+      masks = await webMaskDecoder(options.vae, await openCache(options.cacheName), options.signal);
+      pg.useMaskDecoder(masks);
+    }
+  } catch (error) {
+    await pg.dispose();
+    throw error;
+  }
+  return new InThreadEngine(
+    pg,
+    {
+      backend: runtime.backend,
+      ...(runtime.fallbackReason ? { fallbackReason: runtime.fallbackReason } : {}),
+      runtime: runtime.name,
+      source: describeSource(source),
+      dtypes: pg.dtypes,
+      imageSize: pg.config.visionConfig.imageSize,
+      hasMaskDecoder: masks !== undefined,
+    },
+    decode,
+    masks,
+  );
+}

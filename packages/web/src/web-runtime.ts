@@ -1,0 +1,129 @@
+import type { Runtime } from '@pali/core';
+import { ERROR_CODES, PaliError } from '@pali/errors';
+import * as ort from 'onnxruntime-web';
+import type { WebModelFiles } from './model-files.js';
+import type { Backend, WebLoadSettings } from './types.js';
+
+interface GpuAdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; description?: string };
+}
+interface NavigatorGpu {
+  gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
+  hardwareConcurrency?: number;
+}
+
+/**
+ * The backend 'auto' picks: WebGPU when the browser offers a hardware adapter, else wasm. Software
+ * adapters (SwiftShader) are skipped: they are slow and got several of our ops wrong when measured.
+ */
+export async function chooseBackend(
+  wanted: Backend | 'auto' | undefined,
+): Promise<{ backend: Backend; reason?: string }> {
+  if (wanted === 'wasm') return { backend: 'wasm' };
+  const gpu = (globalThis.navigator as NavigatorGpu | undefined)?.gpu;
+  let adapter: GpuAdapterLike | null = null;
+  try {
+    adapter = gpu ? await gpu.requestAdapter() : null;
+  } catch {
+    adapter = null;
+  }
+  const software =
+    adapter !== null &&
+    (adapter.isFallbackAdapter === true ||
+      /swiftshader/i.test(
+        `${adapter.info?.vendor} ${adapter.info?.architecture} ${adapter.info?.description}`,
+      ));
+  if (wanted === 'webgpu') {
+    if (!adapter) return { backend: 'wasm', reason: 'this browser has no WebGPU adapter' };
+    return { backend: 'webgpu' };
+  }
+  if (!adapter) return { backend: 'wasm', reason: gpu ? 'no WebGPU adapter' : 'no WebGPU in this browser' };
+  if (software) return { backend: 'wasm', reason: 'the WebGPU adapter is a software one' };
+  return { backend: 'webgpu' };
+}
+
+let configured = false;
+
+/** ORT's wasm settings are global and read once, when the first session starts the wasm module. */
+export function configureOrt(settings: WebLoadSettings): void {
+  if (configured) return;
+  configured = true;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const cores = (globalThis.navigator as NavigatorGpu | undefined)?.hardwareConcurrency ?? 1;
+  ort.env.wasm.numThreads = isolated ? (settings.threads ?? Math.max(1, Math.min(4, cores))) : 1;
+  ort.env.wasm.simd = true;
+  if (settings.wasmPaths) ort.env.wasm.wasmPaths = settings.wasmPaths;
+}
+
+export interface WebRuntime extends Runtime {
+  /** The backend sessions run on now (wasm after a WebGPU fallback). */
+  readonly backend: Backend;
+  readonly fallbackReason: string | undefined;
+}
+
+/** onnxruntime-web over a web model folder: sessions from bytes, external data passed by name. */
+export function webRuntime(
+  files: WebModelFiles,
+  initial: { backend: Backend; reason?: string },
+  onFallback?: (reason: string) => void,
+): WebRuntime {
+  let backend = initial.backend;
+  let fallbackReason = initial.reason;
+  const create = async (model: Uint8Array, externalData: { path: string; data: Uint8Array }[] | undefined) =>
+    ort.InferenceSession.create(model, {
+      executionProviders: [backend],
+      graphOptimizationLevel: 'all',
+      ...(externalData ? { externalData } : {}),
+    });
+  return {
+    Tensor: ort.Tensor,
+    get backend() {
+      return backend;
+    },
+    get fallbackReason() {
+      return fallbackReason;
+    },
+    get name() {
+      return `onnxruntime-web ${ort.env.versions?.web ?? ''} (${backend})`;
+    },
+    async createSession(file, options) {
+      const model = await files.bytes(file);
+      // From bytes, ORT needs the external data under the name the model's tensors point at.
+      const externalData = options.externalData
+        ? [{ path: options.externalData.split('/').pop()!, data: await files.bytes(options.externalData) }]
+        : undefined;
+      let failure: unknown;
+      try {
+        return await create(model, externalData);
+      } catch (cause) {
+        failure = cause;
+      }
+      if (backend === 'webgpu') {
+        backend = 'wasm';
+        fallbackReason = `WebGPU could not run ${file}: ${(failure as Error).message}`;
+        onFallback?.(fallbackReason);
+        try {
+          return await create(model, externalData);
+        } catch (again) {
+          failure = again;
+        }
+      }
+      throw new PaliError(
+        ERROR_CODES.RUNTIME_ERROR,
+        `onnxruntime-web could not load ${files.location}/${file}: ${(failure as Error).message}`,
+        {
+          hint: 'The file may be truncated (clear the cache and load again) or need a newer onnxruntime-web',
+          cause: failure,
+        },
+      );
+    },
+  };
+}
+
+/** A wasm session from bytes (the VQ-VAE mask decoder: small, convolutional, always on wasm). */
+export function wasmSession(model: Uint8Array): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+}
+
+export { ort };
