@@ -1,0 +1,13 @@
+export type { ChatRequest, Usage } from './chat.js';
+export { parseChatRequest } from './chat.js';
+export { errorBody, HttpError, toHttpError } from './http-errors.js';
+export type { ImageLimits } from './images.js';
+export { loadRequestImage } from './images.js';
+export type { LimiterOptions } from './limiter.js';
+export { Limiter, LimiterClosedError, QueueFullError } from './limiter.js';
+export { ServerMetrics } from './metrics.js';
+export type { ResolvedServeOptions, ServedModel, ServeOptions } from './options.js';
+export { resolveServeOptions } from './options.js';
+export type { PaliServer, ServerContext } from './server.js';
+export { createServer } from './server.js';
+export { segmentJson } from './tasks.js';
