@@ -84,6 +84,8 @@ export function quantizeBlockwise(
   const f16 = options.scaleDtype === 'float16';
   const L = blockwiseLayout(N, K, bits, blockSize);
   const packed = new Uint8Array(L.packedBytes);
+  // 8-bit codes go through a clamped view: it saturates to [0, 255] on store.
+  const packed8 = bits === 8 ? new Uint8ClampedArray(packed.buffer) : undefined;
   const scales = new Float32Array(L.scaleCount);
   const zeroPoints = symmetric ? undefined : new Uint8Array(N * L.zeroPointBytesPerRow);
   const qmax = (1 << bits) - 1;
@@ -132,21 +134,8 @@ export function quantizeBlockwise(
       scales[n * L.kBlocks + b] = scale;
       const recip = scale !== 0 ? fr(1 / scale) : 0;
       const out = (n * L.kBlocks + b) * L.blobSize;
-      if (bits === 8) {
-        for (let k = k0; k < k1; k++) {
-          // Values here are ≥ -0.5 only inside the range; Math.round equals roundf for t ≥ 0, and
-          // anything below rounds to ≤ 0, which clamps to 0 either way.
-          const q = Math.round(fr(fr(weight[row + k]! * recip) + zp));
-          packed[out + k - k0] = q < 0 ? 0 : Math.min(q, qmax);
-        }
-      } else {
-        for (let k = k0; k < k1; k++) {
-          let q = Math.round(fr(fr(weight[row + k]! * recip) + zp));
-          q = q < 0 ? 0 : Math.min(q, qmax);
-          const i = k - k0;
-          packed[out + (i >> 1)]! |= i & 1 ? q << 4 : q;
-        }
-      }
+      if (bits === 8) put8(packed8!, out, weight, row + k0, k1 - k0, recip, zp);
+      else put4(packed, out, weight, row + k0, k1 - k0, recip, zp);
     }
   }
   return {
@@ -160,6 +149,41 @@ export function quantizeBlockwise(
     scales,
     ...(zeroPoints ? { zeroPoints } : {}),
   };
+}
+
+// q = clamp(roundf(t)) for t = fround(fround(v · recip) + zp). t is a float32, so t + 0.5 is exact in
+// float64 and (t + 0.5) | 0 equals roundf(t) wherever the clamp does not decide (t > -0.5). Kept apart per
+// bit width so each loop stays monomorphic.
+function put8(
+  dst: Uint8ClampedArray,
+  out: number,
+  w: Float32Array,
+  base: number,
+  len: number,
+  recip: number,
+  zp: number,
+): void {
+  const fr = Math.fround;
+  for (let i = 0; i < len; i++) dst[out + i] = (fr(fr(w[base + i]! * recip) + zp) + 0.5) | 0;
+}
+
+function put4(
+  dst: Uint8Array,
+  out: number,
+  w: Float32Array,
+  base: number,
+  len: number,
+  recip: number,
+  zp: number,
+): void {
+  const fr = Math.fround;
+  let i = 0;
+  for (; i + 1 < len; i += 2) {
+    const q0 = (fr(fr(w[base + i]! * recip) + zp) + 0.5) | 0;
+    const q1 = (fr(fr(w[base + i + 1]! * recip) + zp) + 0.5) | 0;
+    dst[out + (i >> 1)] = Math.max(0, Math.min(15, q0)) | (Math.max(0, Math.min(15, q1)) << 4);
+  }
+  if (i < len) dst[out + (i >> 1)] = Math.max(0, Math.min(15, (fr(fr(w[base + i]! * recip) + zp) + 0.5) | 0));
 }
 
 /** The zero point of block b of row n (the op's default when there are none). */

@@ -18,16 +18,13 @@ const T = Float32Array.from([
   0.2920137718319893, 0.3893125355243683, 0.5016634166240692, 0.6427869200706482, 0.8614784181118011,
 ]);
 
-/** The NF4 code of x ∈ [-1, 1]: the index of the nearest code value (binary search on T). */
+/** The NF4 code of x ∈ [-1, 1]: the index of the nearest code value (a 4-level search on T). */
 export function nf4Code(x: number): number {
-  let lo = 0;
-  let hi = 15;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (x > T[mid]!) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  // Unrolled binary search: each level halves the code range [lo, lo + 16).
+  let lo = x > T[7]! ? 8 : 0;
+  lo += x > T[lo + 3]! ? 4 : 0;
+  lo += x > T[lo + 1]! ? 2 : 0;
+  return lo + (x > T[lo]! ? 1 : 0);
 }
 
 export interface Nf4Quantized {
@@ -70,13 +67,13 @@ export function quantizeNf4(
     }
     absmax[b] = m;
     const recip = m !== 0 ? fr(1 / m) : 0;
-    for (let i = i0; i < i1; i++) {
-      const q = nf4Code(fr(weight[i]! * recip));
-      // Blocks hold an even count (block sizes are even), so element i's byte is i >> 1.
-      packed[i >> 1]! |= i & 1 ? q : q << 4;
-    }
+    // Blocks start at even elements (block sizes are even): pairs share a byte, the first one high.
+    let i = i0;
+    for (; i + 1 < i1; i += 2)
+      packed[i >> 1] = (nf4Code(fr(weight[i]! * recip)) << 4) | nf4Code(fr(weight[i + 1]! * recip));
+    if (i < i1) packed[i >> 1] = nf4Code(fr(weight[i]! * recip)) << 4;
     // An odd tail's missing partner quantizes 0 (code 7), as onnxruntime writes it.
-    if ((i1 & 1) === 1) packed[i1 >> 1]! |= nf4Code(0);
+    if (i < i1) packed[i >> 1]! |= nf4Code(0);
   }
   return { N, K, blockSize, packed, absmax };
 }

@@ -47,6 +47,7 @@ export function quantizePerChannel(
   const scales = new Float32Array(N);
   const zeroPoints = symmetric ? undefined : new Uint8Array(N);
   const fr = Math.fround;
+  const [qmin, qmax] = symmetric ? [-128, 127] : [0, 255];
   for (let n = 0; n < N; n++) {
     const row = n * K;
     let lo = 0;
@@ -59,16 +60,12 @@ export function quantizePerChannel(
     }
     let scale: number;
     let zp: number;
-    let qmin: number;
-    let qmax: number;
     if (symmetric) {
       const absmax = Math.max(-lo, hi);
-      [qmin, qmax] = [-128, 127];
       // (absmax - (-absmax)) in float32 is exact; divided by 254 in float64, then cast to float32.
       scale = (2 * absmax) / 254;
       zp = 0;
     } else {
-      [qmin, qmax] = [0, 255];
       scale = fr(hi - lo) / 255;
       zp = roundHalfEven(0 - lo / scale);
     }
@@ -79,11 +76,22 @@ export function quantizePerChannel(
     scale = fr(scale);
     scales[n] = scale;
     if (zeroPoints) zeroPoints[n] = zp;
-    for (let k = 0; k < K; k++) {
-      const q = roundHalfEven(fr(weight[row + k]! / scale)) + zp;
-      b[k * N + n] = q < qmin ? qmin : Math.min(q, qmax);
-    }
   }
+  // Written transposed in tiles, so the strided stores stay within a few cache lines.
+  const T = 64;
+  for (let n0 = 0; n0 < N; n0 += T)
+    for (let k0 = 0; k0 < K; k0 += T) {
+      const n1 = Math.min(N, n0 + T);
+      const k1 = Math.min(K, k0 + T);
+      for (let n = n0; n < n1; n++) {
+        const scale = scales[n]!;
+        const zp = zeroPoints?.[n] ?? 0;
+        for (let k = k0; k < k1; k++) {
+          const q = roundHalfEven(fr(weight[n * K + k]! / scale)) + zp;
+          b[k * N + n] = Math.max(qmin, Math.min(qmax, q));
+        }
+      }
+    }
   return { N, K, b, scales, ...(zeroPoints ? { zeroPoints } : {}) };
 }
 
