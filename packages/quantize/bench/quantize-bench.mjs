@@ -1,6 +1,6 @@
 // Quantizer speed and the weight / output error each format costs, on Gemma-2-2B-sized matrices, plus
 // (with --embedding) the memory onnxruntime-node takes for a shared q4 tied embedding.
-//   pnpm build && pnpm --filter @pali/quantize bench [-- --embedding[-only] [--vocab 257216] [--use gather|head|both]]
+//   pnpm build && pnpm --filter @pali/quantize bench [-- --ort] [--embedding[-only] [--vocab 257216] [--use gather|head|both]]
 // Runs the built dist (no TypeScript runner needed).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -38,6 +38,8 @@ function gaussian(n, seed, std) {
 }
 
 /** The best of three timed runs after a warm-up (the JIT, and other load on the machine). */
+const fmt = (v, d = 3) => (v < 1e-3 ? v.toExponential(2) : v.toFixed(d));
+
 function time(f) {
   let r = f();
   let best = Number.POSITIVE_INFINITY;
@@ -52,6 +54,7 @@ function time(f) {
 const li = process.argv.indexOf('--load');
 if (li > 0) await loadAndRun(process.argv[li + 1], process.argv[li + 2]);
 else if (!process.argv.includes('--embedding-only')) speedTable();
+if (li < 0 && process.argv.includes('--ort')) await ortTable();
 if (li < 0 && process.argv.some((a) => a.startsWith('--embedding'))) await embeddingMemory();
 
 async function embeddingMemory() {
@@ -109,7 +112,6 @@ function speedTable() {
   const K = 2304;
   const W = gaussian(N * K, 7, 0.02);
   const mb = (N * K * 4) / 1e6;
-  const fmt = (v, d = 3) => (v < 1e-3 ? v.toExponential(2) : v.toFixed(d));
 
   // y = x · Wᵀ for a few rows of gaussian activations, in float64.
   const M = 4;
@@ -198,4 +200,75 @@ function speedTable() {
   console.log('| format | ms | MB/s in | weight rel RMS | output rel RMS | output rel max |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+}
+
+/** Each format as a 2304 → 9216 linear in onnxruntime-node (2 threads): error vs float64, and speed. */
+async function ortTable() {
+  const { GraphBuilder, serializeModel } = await import('@pali/onnx');
+  const { linear, linearFormat } = await import('../dist/index.js');
+  const ort = await import('onnxruntime-node');
+  const N = 9216;
+  const K = 2304;
+  const W = gaussian(N * K, 7, 0.02);
+  const formats = [
+    ['fp32', linearFormat('fp32')],
+    ['fp16', linearFormat('fp16')],
+    ['q8 (DynamicQuantizeMatMul int8)', linearFormat('q8')],
+    ['uint8 (DynamicQuantizeMatMul + zp)', linearFormat('uint8')],
+    [
+      'MatMulNBits 8-bit blk32 acc4',
+      { kind: 'blockwise', bits: 8, blockSize: 32, symmetric: true, accuracyLevel: 4 },
+    ],
+    ['q4 (MatMulNBits blk32 sym acc4)', linearFormat('q4')],
+    ['q4 blk32 sym acc0', { kind: 'blockwise', bits: 4, blockSize: 32, symmetric: true, accuracyLevel: 0 }],
+    ['q4 blk32 zp acc4', { kind: 'blockwise', bits: 4, blockSize: 32, symmetric: false, accuracyLevel: 4 }],
+    ['q4 blk128 sym acc4', { kind: 'blockwise', bits: 4, blockSize: 128, symmetric: true, accuracyLevel: 4 }],
+    ['q4f16 (blk32 sym, float16 compute)', linearFormat('q4f16')],
+    ['bnb4 (MatMulBnb4 NF4 blk64)', linearFormat('bnb4')],
+  ];
+  const ref = (x, M) => {
+    const y = new Float64Array(M * N);
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += x[m * K + k] * W[n * K + k];
+        y[m * N + n] = acc;
+      }
+    return y;
+  };
+  const x1 = gaussian(K, 21, 1);
+  const x64 = gaussian(64 * K, 22, 1);
+  const y1 = ref(x1, 1);
+  const y64 = ref(x64, 64);
+  console.log(
+    '\nA 2304 → 9216 linear (gaussian W, std 0.02; gaussian x) in onnxruntime-node 1.30, 2 threads',
+  );
+  console.log('| format | weights (MB) | rel RMS error, M=1 | rel RMS error, M=64 | ms, M=1 | ms, M=64 |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [label, f] of formats) {
+    const g = new GraphBuilder();
+    g.output(
+      linear(g.input('x', 'float32', ['m', K]), 'w', () => W, { N, K }, f),
+      'y',
+    );
+    const bytes = g.initializers.reduce((t, r) => t + r.byteLength, 0);
+    const session = await ort.InferenceSession.create(await serializeModel(g), { intraOpNumThreads: 2 });
+    const run = async (x, M, reps) => {
+      const feeds = { x: new ort.Tensor('float32', x, [M, K]) };
+      let out = await session.run(feeds);
+      let best = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        out = await session.run(feeds);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return [out.y.data, best];
+    };
+    const [o1, t1] = await run(x1, 1, 20);
+    const [o64, t64] = await run(x64, 64, 5);
+    await session.release();
+    console.log(
+      `| ${label} | ${(bytes / 1e6).toFixed(1)} | ${fmt(relativeError(y1, o1).relRms)} | ${fmt(relativeError(y64, o64).relRms)} | ${t1.toFixed(2)} | ${t64.toFixed(1)} |`,
+    );
+  }
 }

@@ -4,12 +4,11 @@
 import { ERROR_CODES, PaliError } from '@pali/errors';
 import type { GraphBuilder } from '@pali/onnx';
 import {
-  attr,
   concat,
   gather,
+  gatherBlockQuantized,
   gemm,
   int64s,
-  MS_DOMAIN,
   matMulNBits,
   reshape,
   shapeOf,
@@ -122,7 +121,6 @@ function blockGather(
   H: number,
   node: string,
 ): Value {
-  const g = ids.graph;
   if (ids.dtype !== 'int64' && ids.dtype !== 'int32')
     throw new PaliError(
       ERROR_CODES.GRAPH_ERROR,
@@ -133,22 +131,17 @@ function blockGather(
       hint: 'Declare the ids input with a shape such as ["batch", "sequence"]',
     });
   const L = blockwiseLayout(1, H, f.bits, f.blockSize);
-  // GatherBlockQuantized's helper in @pali/onnx wants uint8 data quantized along the last axis: the 3-D
-  // view [V, kBlocks, blob] is exactly that, one block per row of the last axis.
-  const [y] = g.addNode({
-    opType: 'GatherBlockQuantized',
-    domain: MS_DOMAIN,
-    inputs: [w.B, ids, scales, zeroPoints],
-    attrs: {
-      gather_axis: attr.int(0),
-      quantize_axis: attr.int(2),
-      block_size: attr.int(f.blockSize),
-      bits: attr.int(f.bits),
-    },
-    outputs: [{ dtype: scales.dtype, shape: [...ids.shape, L.kBlocks, f.blockSize] }],
+  // The 3-D view [V, kBlocks, blob] of MatMulNBits' B is uint8 data quantized along its last axis, one
+  // block per row of it: what GatherBlockQuantized takes (its 2-D form would need B reshaped).
+  const y = gatherBlockQuantized(w.B, ids, scales, {
+    gatherAxis: 0,
+    quantizeAxis: 2,
+    blockSize: f.blockSize,
+    bits: f.bits,
+    zeroPoints,
     name: node,
   });
-  let out = reshape(y!, [...ids.shape.map(() => 0), -1], { name: `${node}.flat` });
+  let out = reshape(y, [...ids.shape.map(() => 0), -1], { name: `${node}.flat` });
   if (L.kBlocks * f.blockSize !== H)
     out = slice(out, [0], [H], [ids.shape.length], undefined, { name: `${node}.unpad` });
   return castOnce(out, 'float32');
