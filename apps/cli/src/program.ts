@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDetect } from './commands/detect.js';
 import { registerEnv } from './commands/env.js';
@@ -21,6 +22,7 @@ const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [
   registerPreprocess,
   registerTokenize,
   registerEval,
+  registerBench,
   registerEnv,
 ];
 

@@ -111,7 +111,7 @@ export class PaliGemma<I> {
       );
       const generated: number[][] = Array.from({ length: rows }, () => []);
       const finish: FinishReason[] = new Array(rows).fill('length');
-      const eosTokenIds = this.generationConfig.eosTokenIds;
+      const eosTokenIds = request.ignoreEos ? [] : this.generationConfig.eosTokenIds;
       if ((request.numBeams ?? 1) > 1) {
         if (rows !== 1)
           throw new PaliError(ERROR_CODES.UNSUPPORTED, 'Beam search takes one prompt at a time');

@@ -19,6 +19,8 @@ export interface GenerationOptions {
   lengthPenalty?: number;
   /** Generation of a row ends at the first of these strings; the result's text stops before it. */
   stop?: readonly string[];
+  /** Generate exactly maxNewTokens tokens, not stopping at eos (benchmarks; HF's eos_token_id=[]). */
+  ignoreEos?: boolean;
   signal?: AbortSignal;
 }
 

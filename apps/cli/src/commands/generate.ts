@@ -25,6 +25,7 @@ interface GenerateFlags extends ModelFlags {
   numBeams?: string;
   lengthPenalty?: string;
   stop?: string[];
+  ignoreEos?: boolean;
 }
 
 /** `pali generate --model DIR --image IMG --prompt TEXT`: any prompt, streamed, with every decoding option. */
@@ -45,7 +46,8 @@ export function registerGenerate(program: Command, io: CliIO): void {
       .option('--seed <s>', 'sampling seed (same seed, same text)', '0')
       .option('--num-beams <b>', 'beam search with b beams')
       .option('--length-penalty <l>', 'beam search length penalty')
-      .option('--stop <text...>', 'stop at any of these strings'),
+      .option('--stop <text...>', 'stop at any of these strings')
+      .option('--ignore-eos', 'always generate --max-new-tokens tokens (for timing)'),
   ).action(async (flags: GenerateFlags) => {
     const sampling = {
       temperature: finiteNumber(flags.temperature, '--temperature'),
@@ -71,6 +73,7 @@ export function registerGenerate(program: Command, io: CliIO): void {
           ? { lengthPenalty: finiteNumber(flags.lengthPenalty, '--length-penalty')! }
           : {}),
         ...(flags.stop ? { stop: flags.stop } : {}),
+        ...(flags.ignoreEos ? { ignoreEos: true } : {}),
         signal,
       };
       const it = pg.generate(request);

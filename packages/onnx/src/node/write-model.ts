@@ -46,7 +46,9 @@ const ZEROS = new Uint8Array(65536);
 async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let off = 0;
   while (off < bytes.byteLength) {
-    const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off, position + off);
+    // One write() call takes at most 2 GiB - 1 bytes (an fp32 3B embedding table is 2.4 GB).
+    const length = Math.min(bytes.byteLength - off, 1 << 30);
+    const { bytesWritten } = await fh.write(bytes, off, length, position + off);
     off += bytesWritten;
   }
 }

@@ -1,0 +1,274 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { convertCheckpoint } from '@pali/convert';
+import { ERROR_CODES, PaliError } from '@pali/errors';
+import type { Command } from 'commander';
+import { type MachineLimits, measureMachineLimits } from '../bench/machine-limits.js';
+import { ensureRandomCheckpoint, PALIGEMMA2_3B } from '../bench/random-checkpoint.js';
+import { RESULT_PREFIX, type WorkerRequest, type WorkerResult } from '../bench/worker.js';
+import type { CliIO } from '../io.js';
+import { positiveInt } from '../model-options.js';
+import { formatBytes, ProgressLine } from '../progress.js';
+
+interface BenchFlags {
+  quick?: boolean;
+  json?: boolean;
+  tokens: string;
+  dtype: string;
+  threads?: string;
+  cache?: string;
+  modelFolder?: string;
+  image?: string;
+  impl: string;
+  limits: boolean;
+}
+
+export interface BenchRow extends WorkerResult {
+  size: number;
+  modelBytes: number;
+  /** The decoder's weights: what one decoded token reads. */
+  decoderBytes: number;
+  error?: string;
+}
+
+const IMPLS = ['ours', 'transformers.js'] as const;
+/** The repository's fixture folder (src/commands or dist/commands → ../../../../fixtures). */
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/**
+ * `pali bench`: a full-size random-weight PaliGemma 2 3B (made once, cached), converted, then timed
+ * with our pipeline and with transformers.js, one child process each, one after the other.
+ */
+export function registerBench(program: Command, io: CliIO): void {
+  program
+    .command('bench')
+    .description('time our pipeline against transformers.js on a full-size random 3B model (224 and 448 px)')
+    .option('--quick', '224 px only')
+    .option('--json', 'print one JSON object per implementation and size')
+    .option('--tokens <n>', 'generated tokens to time (eos ignored)', '32')
+    .option('--dtype <dtype>', 'model variant to time (the converter makes fp32)', 'fp32')
+    .option('--threads <n>', 'ONNX Runtime threads for both (default: one per core)')
+    .option(
+      '--cache <dir>',
+      'where the random checkpoints live (default: $PALI_CACHE/bench or ~/.cache/pali/bench)',
+    )
+    .option('--model-folder <dir>', 'time this converted model folder instead of the random 3B')
+    .option('--image <file>', 'the image (default: a fixture image)')
+    .option('--impl <list>', 'implementations, comma separated', IMPLS.join(','))
+    .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
+    .action(async (flags: BenchFlags) => {
+      const tokens = positiveInt(flags.tokens, '--tokens') ?? 32;
+      const threads = positiveInt(flags.threads, '--threads');
+      const impls = flags.impl.split(',').map((s) => s.trim());
+      for (const i of impls) {
+        if (!(IMPLS as readonly string[]).includes(i))
+          throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--impl ${i} is not one of ${IMPLS.join(', ')}`);
+      }
+      if (flags.dtype !== 'fp32' && !flags.modelFolder) {
+        throw new PaliError(
+          ERROR_CODES.UNSUPPORTED,
+          `--dtype ${flags.dtype}: the converter makes fp32 folders only so far`,
+          {
+            hint: 'Use --dtype fp32, or --model-folder with a folder that has that variant',
+          },
+        );
+      }
+      const image = flags.image
+        ? resolve(io.cwd, flags.image)
+        : join(REPO, 'fixtures/images/photo-96x72.jpg');
+      if (!existsSync(image))
+        throw new PaliError(ERROR_CODES.NOT_FOUND, `No such image: ${image}`, { hint: 'Pass --image FILE' });
+      const cache = resolve(
+        io.cwd,
+        flags.cache ?? join(io.env.PALI_CACHE ?? join(homedir(), '.cache', 'pali'), 'bench'),
+      );
+
+      const limits = flags.limits ? await measureMachineLimits(threads) : undefined;
+      const rows: BenchRow[] = [];
+      const sizes: (224 | 448)[] = flags.modelFolder ? [224] : flags.quick ? [224] : [224, 448];
+      for (const size of sizes) {
+        const folder = flags.modelFolder
+          ? resolve(io.cwd, flags.modelFolder)
+          : await randomModelFolder(io, cache, size, flags.dtype);
+        const actualSize = flags.modelFolder ? await folderImageSize(folder) : size;
+        const modelBytes = variantBytes(folder, flags.dtype);
+        const decoderBytes = variantBytes(folder, flags.dtype, ['decoder_model_merged']);
+        for (const impl of impls as WorkerRequest['impl'][]) {
+          const request: WorkerRequest = {
+            impl,
+            folder,
+            image,
+            prompt: 'caption en',
+            tokens,
+            dtype: flags.dtype,
+            ...(threads ? { threads } : {}),
+          };
+          if (!flags.json) io.stderr(`timing ${impl} at ${actualSize} px…\n`);
+          rows.push({ ...(await runWorker(request)), size: actualSize, modelBytes, decoderBytes });
+        }
+      }
+      if (flags.json) {
+        for (const r of rows) io.stdout(`${JSON.stringify(r)}\n`);
+        if (limits) io.stdout(`${JSON.stringify({ machine: limits })}\n`);
+      } else io.stdout(formatTable(rows, limits, tokens));
+    });
+}
+
+async function folderImageSize(folder: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const pre = JSON.parse(await readFile(join(folder, 'preprocessor_config.json'), 'utf8')) as {
+    size?: { height?: number };
+  };
+  return pre.size?.height ?? 0;
+}
+
+async function randomModelFolder(io: CliIO, cache: string, size: 224 | 448, dtype: string): Promise<string> {
+  const out = join(cache, `onnx-${size}-${dtype}`);
+  if (existsSync(join(out, 'config.json'))) return out;
+  const checkpoint = await ensureRandomCheckpoint(
+    cache,
+    size,
+    join(REPO, 'fixtures/models/tiny-3b'),
+    (what) => io.stderr(`${what}…\n`),
+  );
+  const progress = new ProgressLine(io);
+  io.stderr(`converting the ${size} px checkpoint…\n`);
+  try {
+    await convertCheckpoint(checkpoint, out, {
+      onProgress: (p) => progress.update('converting', p.written, p.total),
+    });
+  } finally {
+    progress.done();
+  }
+  return out;
+}
+
+/** Bytes of the three ONNX files of a variant and their external data. */
+function variantBytes(
+  folder: string,
+  dtype: string,
+  parts: readonly string[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'],
+): number {
+  const suffix = dtype === 'fp32' ? '' : dtype === 'q8' ? '_quantized' : `_${dtype}`;
+  const dir = join(folder, 'onnx');
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const part of parts) {
+    for (const f of readdirSync(dir)) {
+      if (f === `${part}${suffix}.onnx` || f.startsWith(`${part}${suffix}.onnx_data`))
+        total += statSync(join(dir, f)).size;
+    }
+  }
+  return total;
+}
+
+function workerCommand(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    // Running from source (tests, tsx): the worker runs from source too.
+    return {
+      file: join(dirname(here), '../bench/worker.ts'),
+      execArgv: ['--import', import.meta.resolve('tsx'), '--conditions=source'],
+    };
+  }
+  return { file: join(dirname(here), '../bench/worker.js'), execArgv: [] };
+}
+
+function runWorker(request: WorkerRequest): Promise<WorkerResult & { error?: string }> {
+  const { file, execArgv } = workerCommand();
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [...execArgv, file, JSON.stringify(request)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('close', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) {
+        resolvePromise(JSON.parse(line.slice(RESULT_PREFIX.length)) as WorkerResult);
+        return;
+      }
+      const lastLines = err.trim().split('\n').slice(-3).join(' | ');
+      resolvePromise({
+        impl: request.impl,
+        loadMs: Number.NaN,
+        ttftMs: Number.NaN,
+        decodeTokensPerSec: Number.NaN,
+        generatedTokens: 0,
+        peakRssBytes: 0,
+        error: `exit ${code ?? signal}: ${lastLines}`,
+      });
+    });
+  });
+}
+
+/** FLOPs of the vision tower and of a prefill of `promptTokens`, for the GEMM floor on TTFT. */
+function prefillFlops(size: number, promptTokens: number): number {
+  const t = PALIGEMMA2_3B.text;
+  const v = PALIGEMMA2_3B.vision;
+  const patches = (size / v.patch) ** 2;
+  const visionParams =
+    v.layers * (4 * v.hidden * v.hidden + 2 * v.hidden * v.intermediate) + v.hidden * t.hidden;
+  const decoderParams =
+    t.layers *
+    (2 * t.hidden * t.heads * t.headDim +
+      2 * t.hidden * t.kvHeads * t.headDim +
+      3 * t.hidden * t.intermediate);
+  return 2 * visionParams * patches + 2 * decoderParams * promptTokens + 2 * t.hidden * t.vocab;
+}
+
+const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+
+export function formatTable(
+  rows: readonly BenchRow[],
+  limits: MachineLimits | undefined,
+  tokens: number,
+): string {
+  const lines = [
+    '| impl | size | load s | TTFT s | decode tok/s | peak RSS | model |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.impl} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} |${r.error ? ` error: ${r.error}` : ''}`,
+    );
+  }
+  const sizes = [...new Set(rows.map((r) => r.size))];
+  lines.push(
+    '',
+    `ratios ours / transformers.js (time: lower is better; tok/s: higher is better), ${tokens} tokens:`,
+  );
+  for (const size of sizes) {
+    const ours = rows.find((r) => r.size === size && r.impl === 'ours');
+    const theirs = rows.find((r) => r.size === size && r.impl === 'transformers.js');
+    if (!ours || !theirs) continue;
+    lines.push(
+      `- ${size} px: load ${fmt(ours.loadMs / theirs.loadMs)}×, TTFT ${fmt(ours.ttftMs / theirs.ttftMs)}×, decode ${fmt(ours.decodeTokensPerSec / theirs.decodeTokensPerSec)}×, peak RSS ${fmt(ours.peakRssBytes / theirs.peakRssBytes)}×`,
+    );
+  }
+  if (limits) {
+    lines.push(
+      '',
+      `machine: memory bandwidth ${fmt(limits.memoryBandwidthGBs, 1)} GB/s (fp32 MatMul 1×2304·2304×32768), fp32 GEMM ${fmt(limits.gemmGflops, 1)} GFLOP/s (256×2304·2304×9216)`,
+    );
+    for (const size of sizes) {
+      const r = rows.find((x) => x.size === size);
+      if (!r?.decoderBytes) continue;
+      // Decoding reads every decoder weight once per token; prefill is GEMM bound.
+      const promptTokens = (size / 14) ** 2 + 4;
+      lines.push(
+        `- ${size} px limits: decode ≤ ${fmt((limits.memoryBandwidthGBs * 1e9) / r.decoderBytes)} tok/s (bandwidth / decoder weight bytes), TTFT ≥ ${fmt(prefillFlops(size, promptTokens) / (limits.gemmGflops * 1e9))} s (vision + prefill FLOPs / GEMM)`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
