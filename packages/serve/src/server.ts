@@ -58,6 +58,13 @@ export function createServer(model: ServedModel, serveOptions: ServeOptions = {}
   const metrics = new ServerMetrics(() => ({ queued: limiter.queued, running: limiter.running }));
   const shutdown = new AbortController();
   let closing = false;
+  // Responses not yet fully written, so that close() lets them reach the client before it cuts connections.
+  let open = 0;
+  let allWritten: (() => void) | undefined;
+  const responseDone = () => {
+    open--;
+    if (open === 0) allWritten?.();
+  };
   const app = new Hono<Env>();
 
   const ctx: ServerContext = {
@@ -165,6 +172,10 @@ export function createServer(model: ServedModel, serveOptions: ServeOptions = {}
       );
     }
     if (closing) throw new HttpError(503, 'The server is shutting down', 'server_error', 'shutting_down');
+    const outgoing = c.env?.outgoing;
+    if (!outgoing) return next();
+    open++;
+    outgoing.once('close', responseDone);
     await next();
   });
   app.use(
@@ -322,6 +333,15 @@ export function createServer(model: ServedModel, serveOptions: ServeOptions = {}
       clearTimeout(timer);
       shutdown.abort(new Error('server shutting down'));
       await idle;
+      if (open > 0) {
+        // Let the last responses flush, but never wait on a client that does not read.
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            allWritten = resolve;
+          }),
+          new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+        ]);
+      }
       if (server && 'closeAllConnections' in server) server.closeAllConnections();
       await stopped;
     },
