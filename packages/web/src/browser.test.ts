@@ -1,0 +1,145 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertCheckpoint } from '@pali/convert';
+import {
+  FIXTURE_MODELS,
+  FIXTURES_DIR,
+  fixtureModelDir,
+  goldenCases,
+  goldenTensor,
+  readGoldenManifest,
+} from '@pali/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Browser,
+  bundle,
+  bundleScript,
+  hasChromium,
+  ORT_DIST,
+  openChromium,
+  type StaticServer,
+  serveStatic,
+} from './testing/index.js';
+
+const title = hasChromium
+  ? 'the same in headless Chromium: wasm in a Web Worker'
+  : 'the same in headless Chromium (SKIPPED: /usr/bin/chromium is missing; apt-get install chromium)';
+
+const PAGE = `
+import { createWorkerEngine } from './index.ts';
+globalThis.paliWeb = {
+  load: (source, options) => createWorkerEngine(new Worker('/worker.js', { type: 'module' }), source, options),
+};
+`;
+
+/** HF generated with eos_token_id=[]: our generation stops at the model's eos, so compare up to it. */
+function expectedUntilEos(tokens: Int32Array, eos: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const t of tokens) {
+    out.push(t);
+    if (eos.includes(t)) break;
+  }
+  return out;
+}
+
+interface CaseRun {
+  prompts: string[];
+  images: string[];
+}
+
+describe.skipIf(!hasChromium)(title, () => {
+  const work = mkdtempSync(join(tmpdir(), 'pali-web-'));
+  let server: StaticServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    for (const model of FIXTURE_MODELS)
+      await convertCheckpoint(fixtureModelDir(model), join(work, model), { overwrite: true });
+    const { worker } = await bundle({ worker: join(import.meta.dirname, 'worker.ts') });
+    const page = await bundleScript(PAGE, import.meta.dirname);
+    server = await serveStatic({
+      '/': '<!doctype html><meta charset="utf-8"><title>pali web test</title><script type="module" src="/page.js"></script>',
+      '/page.js': page,
+      '/worker.js': worker!,
+      '/ort/': { dir: ORT_DIST },
+      '/models/': { dir: work },
+      '/fixtures/': { dir: FIXTURES_DIR },
+    });
+    browser = await openChromium();
+    await browser.page.goto(`${server.origin}/`);
+    await browser.page.waitForFunction(() => 'paliWeb' in globalThis);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it.each(FIXTURE_MODELS)(
+    '%s: every golden greedy case gives the HF tokens (= the Node result), loaded from a URL into the Cache API',
+    async (model) => {
+      const manifest = readGoldenManifest();
+      const imageUrl = (name: string) => `/fixtures/${manifest.images.find((i) => i.name === name)!.file}`;
+      const cases: CaseRun[] = goldenCases(model).map((c) => ({
+        prompts: c.prompts,
+        images: c.images.map(imageUrl),
+      }));
+      const out = await browser.page.evaluate(
+        async ({ model, cases, origin }) => {
+          const { paliWeb } = globalThis as unknown as {
+            paliWeb: {
+              load: (
+                s: string,
+                o: object,
+              ) => Promise<{
+                info: { backend: string; runtime: string };
+                run: (r: object) => Promise<{ tokens: number[]; text: string; finishReason: string }[]>;
+                dispose: () => Promise<void>;
+              }>;
+            };
+          };
+          const stages = new Set<string>();
+          const engine = await paliWeb.load(`/models/${model}/`, {
+            backend: 'wasm',
+            wasmPaths: `${origin}/ort/`,
+            onProgress: (e: { stage: string }) => stages.add(e.stage),
+          });
+          const results = [];
+          for (const c of cases)
+            results.push(await engine.run({ image: c.images, prompt: c.prompts, maxNewTokens: 24 }));
+          const info = engine.info;
+          await engine.dispose();
+          return {
+            results,
+            info,
+            stages: [...stages],
+            isolated: crossOriginIsolated,
+            cached: (await (await caches.open('pali-models')).keys()).map((r) => new URL(r.url).pathname),
+          };
+        },
+        { model, cases, origin: server.origin },
+      );
+      expect(out.isolated).toBe(true);
+      expect(out.info.backend).toBe('wasm');
+      expect(out.stages).toEqual(expect.arrayContaining(['download', 'session', 'backend']));
+      expect(out.cached).toEqual(
+        expect.arrayContaining([`/models/${model}/onnx/decoder_model_merged.onnx_data`]),
+      );
+      const eosId = JSON.parse(
+        readFileSync(join(work, model, 'generation_config.json'), 'utf8'),
+      ).eos_token_id;
+      const eosList: number[] = Array.isArray(eosId) ? eosId : [eosId];
+      goldenCases(model).forEach((c, k) => {
+        const tokens = goldenTensor(c.tensors.tokens!).data as Int32Array;
+        out.results[k]!.forEach((r, row) => {
+          const expected = expectedUntilEos(tokens.subarray(row * 24, (row + 1) * 24), eosList);
+          expect(r.tokens, `${model}/${c.case} row ${row}`).toEqual(expected);
+          expect(r.finishReason).toBe(expected.length < 24 ? 'eos' : 'length');
+        });
+      });
+    },
+    60_000,
+  );
+});
