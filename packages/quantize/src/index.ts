@@ -26,3 +26,4 @@ export type { MatMulBnb4Options } from './ops.js';
 export { matMulBnb4 } from './ops.js';
 export type { PerChannelOptions, PerChannelQuantized } from './per-channel.js';
 export { dequantizePerChannel, quantizePerChannel, roundHalfEven } from './per-channel.js';
+export { weightBytes } from './sizes.js';
