@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBatch } from './commands/batch.js';
 import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDetect } from './commands/detect.js';
@@ -7,8 +8,10 @@ import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerPreprocess } from './commands/preprocess.js';
 import { registerSegment } from './commands/segment.js';
+import { registerServe } from './commands/serve.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerTokenize } from './commands/tokenize.js';
+import { registerWorker } from './commands/worker.js';
 import type { CliIO } from './io.js';
 import { cliVersion } from './version.js';
 
@@ -23,6 +26,9 @@ const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [
   registerTokenize,
   registerEval,
   registerBench,
+  registerServe,
+  registerBatch,
+  registerWorker,
   registerEnv,
 ];
 

@@ -7,7 +7,7 @@ import { loadPaliGemma, type PaliGemma } from '@pali/node';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureImage, tinyModel } from '../test-support/model.js';
-import { hasRedisServer, startRedis } from '../test-support/redis.js';
+import { hasRedisServer, startRedis } from '../testing/redis.js';
 import { type BatchJobData, type BatchLine, jobId, redisConnection } from './jobs.js';
 import { submitBatch } from './submit.js';
 import { startBatchWorker } from './worker.js';

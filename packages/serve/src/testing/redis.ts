@@ -1,3 +1,4 @@
+// Test helpers for code that uses the queue: a throwaway redis-server. Exported as @pali/serve/testing.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
