@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium)(title, () => {
                 s: string,
                 o: object,
               ) => Promise<{
-                info: { backend: string; runtime: string };
+                info: { backend: string; runtime: string; threads?: number };
                 run: (r: object) => Promise<{ tokens: number[]; text: string; finishReason: string }[]>;
                 dispose: () => Promise<void>;
               }>;
@@ -122,7 +122,7 @@ describe.skipIf(!hasChromium)(title, () => {
         { model, cases, origin: server.origin },
       );
       expect(out.isolated).toBe(true);
-      expect(out.info.backend).toBe('wasm');
+      expect(out.info).toMatchObject({ backend: 'wasm', threads: 2 });
       expect(out.stages).toEqual(expect.arrayContaining(['download', 'session', 'backend']));
       expect(out.cached).toEqual(
         expect.arrayContaining([`/models/${model}/onnx/decoder_model_merged.onnx_data`]),
@@ -142,4 +142,58 @@ describe.skipIf(!hasChromium)(title, () => {
     },
     60_000,
   );
+
+  it('a second load reads the Cache API only; a missing folder and cancelling keep their codes across the worker', async () => {
+    const before = server.requests.length;
+    const out = await browser.page.evaluate(
+      async ({ origin }) => {
+        const { paliWeb } = globalThis as unknown as {
+          paliWeb: {
+            load: (
+              s: string,
+              o: object,
+            ) => Promise<{
+              generate: (r: object) => AsyncGenerator<{ index: number }>;
+              dispose: () => Promise<void>;
+            }>;
+          };
+        };
+        const settings = { backend: 'wasm', wasmPaths: `${origin}/ort/` };
+        const engine = await paliWeb.load('/models/tiny-3b/', settings);
+        const controller = new AbortController();
+        let seen = 0;
+        let cancelled: unknown;
+        try {
+          for await (const chunk of engine.generate({
+            image: '/fixtures/images/big-160x120.png',
+            prompt: 'caption en',
+            maxNewTokens: 20,
+            signal: controller.signal,
+          })) {
+            seen++;
+            if (chunk.index === 1) controller.abort();
+          }
+        } catch (e) {
+          cancelled = { name: (e as Error).name, code: (e as { code: string }).code };
+        }
+        await engine.dispose();
+        const missing = await paliWeb.load('/models/nowhere/', settings).then(
+          () => undefined,
+          (e: { name: string; code: string; message: string }) => ({
+            name: e.name,
+            code: e.code,
+            message: e.message,
+          }),
+        );
+        return { seen, cancelled, missing };
+      },
+      { origin: server.origin },
+    );
+    const gets = server.requests.slice(before).filter((r) => r.startsWith('GET /models/tiny-3b/'));
+    expect(gets).toEqual([]);
+    expect(out.cancelled).toEqual({ name: 'PaliError', code: 'ABORTED' });
+    expect(out.seen).toBeLessThanOrEqual(3);
+    expect(out.missing).toMatchObject({ name: 'PaliError', code: 'NOT_FOUND' });
+    expect(out.missing?.message).toMatch(/nowhere\/config\.json answered 404/);
+  }, 30_000);
 });

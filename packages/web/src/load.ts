@@ -7,7 +7,7 @@ import { InThreadEngine } from './in-thread-engine.js';
 import { webMaskDecoder } from './mask-decoder.js';
 import { hubFolder, localFolder, openCache, urlFolder, type WebModelFiles } from './model-files.js';
 import type { ModelSource, PaliEngine, WebImage, WebLoadOptions } from './types.js';
-import { chooseBackend, configureOrt, webRuntime } from './web-runtime.js';
+import { chooseBackend, configureOrt, ort, webRuntime } from './web-runtime.js';
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 const SMALL_FILES = [
@@ -141,6 +141,7 @@ export async function loadPaliGemma(source: ModelSource, options: WebLoadOptions
       backend: runtime.backend,
       ...(runtime.fallbackReason ? { fallbackReason: runtime.fallbackReason } : {}),
       runtime: runtime.name,
+      threads: ort.env.wasm.numThreads ?? 1,
       source: describeSource(source),
       dtypes: pg.dtypes,
       imageSize: pg.config.visionConfig.imageSize,

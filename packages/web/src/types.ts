@@ -96,6 +96,8 @@ export interface EngineInfo {
   /** Why the backend differs from the one asked for, if it does. */
   fallbackReason?: string;
   runtime: string;
+  /** wasm threads (1 without cross-origin isolation). */
+  threads: number;
   source: string;
   dtypes: Record<Component, ModelDtype>;
   imageSize: number;

@@ -119,16 +119,26 @@ export class WorkerEngine implements PaliEngine {
   ): AsyncGenerator<GenerateChunk, R, undefined> {
     const { id, box } = this.open();
     let finished = false;
-    const onAbort = () => this.post({ type: 'cancel', id });
+    const aborted = () =>
+      new PaliError(ERROR_CODES.ABORTED, 'The generation was cancelled', { cause: signal?.reason });
+    // Cancel in the worker, and wake the reader: chunks already queued are not handed out after an abort.
+    const onAbort = () => {
+      this.post({ type: 'cancel', id });
+      box.push({ type: 'done', id: -1, value: undefined });
+    };
     if (signal?.aborted) {
       this.close(id);
-      throw new PaliError(ERROR_CODES.ABORTED, 'The generation was cancelled');
+      throw aborted();
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       this.post(make(id));
       for (;;) {
         const m = await box.next();
+        if (signal?.aborted) {
+          finished = true;
+          throw aborted();
+        }
         if (m.type === 'chunk') yield m.chunk;
         else if (m.type === 'done') {
           finished = true;
