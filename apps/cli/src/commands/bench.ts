@@ -86,14 +86,20 @@ export function registerBench(program: Command, io: CliIO): void {
         flags.cache ?? join(io.env.PALI_CACHE ?? join(homedir(), '.cache', 'pali'), 'bench'),
       );
 
+      // Make (or find) every model first, so that conversions never overlap a timed run.
+      const sizes: (224 | 448)[] = flags.modelFolder ? [224] : flags.quick ? [224] : [224, 448];
+      const folders: string[] = [];
+      for (const size of sizes) {
+        folders.push(
+          flags.modelFolder
+            ? resolve(io.cwd, flags.modelFolder)
+            : await randomModelFolder(io, cache, size, flags.dtype),
+        );
+      }
       const limits = flags.limits ? await measureMachineLimits(threads) : undefined;
       const rows: BenchRow[] = [];
-      const sizes: (224 | 448)[] = flags.modelFolder ? [224] : flags.quick ? [224] : [224, 448];
-      for (const size of sizes) {
-        const folder = flags.modelFolder
-          ? resolve(io.cwd, flags.modelFolder)
-          : await randomModelFolder(io, cache, size, flags.dtype);
-        const actualSize = flags.modelFolder ? await folderImageSize(folder) : size;
+      for (const folder of folders) {
+        const actualSize = await folderImageSize(folder);
         const modelBytes = variantBytes(folder, flags.dtype);
         const decoderBytes = variantBytes(folder, flags.dtype, ['decoder_model_merged']);
         for (const impl of impls as WorkerRequest['impl'][]) {
