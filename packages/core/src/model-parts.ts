@@ -11,6 +11,8 @@ import {
   MODEL_DTYPES,
   type ModelDtype,
   onnxPath,
+  PALI_CONFIG_KEY,
+  type PaliFolderInfo,
   type PaliGemmaConfig,
   type PreprocessorConfig,
   parseGenerationConfig,
@@ -26,6 +28,12 @@ export interface LoadOptions {
   dtype?: DtypeChoice;
   /** Task prompt templates that override the defaults and the folder's. */
   templates?: TaskTemplates;
+  /**
+   * KV cache handling: 'shared' keeps one preallocated buffer per layer that the decoder writes in
+   * place (needs a GroupQueryAttention decoder: folders we converted); 'copy' hands each step's
+   * present to the next step's past. Default 'auto': shared for our folders, copy otherwise.
+   */
+  kvCache?: 'auto' | 'shared' | 'copy';
   /** Called as each model file is opened. */
   onProgress?: (event: { stage: 'session'; component: Component; file: string }) => void;
 }
@@ -38,6 +46,8 @@ export interface ModelParts {
   text: PaliGemmaText;
   sessions: Record<Component, InferenceSession>;
   dtypes: Record<Component, ModelDtype>;
+  /** Whether the decoder writes its KV cache in place (see LoadOptions.kvCache). */
+  sharedKvCache: boolean;
 }
 
 async function readJson(files: ModelFiles, path: string, required: boolean): Promise<unknown> {
@@ -141,7 +151,13 @@ export async function loadModelParts(
     throw error;
   }
   checkEmbedSession(sessions.embed_tokens);
-  return { config, generation, preprocessor, text, sessions, dtypes };
+  const ours = (configJson as Record<string, unknown>)[PALI_CONFIG_KEY] as PaliFolderInfo | undefined;
+  // Shared buffers need the decoder to learn the real length from attention_mask (ours has it).
+  const canShare = sessions.decoder_model_merged.inputNames.includes('attention_mask');
+  const sharedKvCache =
+    canShare &&
+    (options.kvCache === 'shared' || ((options.kvCache ?? 'auto') === 'auto' && ours?.version === 1));
+  return { config, generation, preprocessor, text, sessions, dtypes, sharedKvCache };
 }
 
 function checkEmbedSession(session: InferenceSession): void {

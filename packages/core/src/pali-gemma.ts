@@ -40,6 +40,7 @@ export class PaliGemma<I> {
     private readonly runtime: Runtime,
     private readonly decodeImage: ImageDecoder<I>,
     private readonly preprocessOptions: Parameters<typeof preprocess>[1],
+    private readonly sharedKvCache: boolean,
   ) {}
 
   static async fromFolder<I>(
@@ -68,6 +69,7 @@ export class PaliGemma<I> {
         imageMean: p.imageMean,
         imageStd: p.imageStd,
       },
+      parts.sharedKvCache,
     );
   }
 
@@ -103,7 +105,7 @@ export class PaliGemma<I> {
     throwIfAborted(signal, 'generation');
     const runner = this.newRunner();
     try {
-      runner.start(await this.promptEmbeddings(batch, decoded, signal));
+      runner.start(await this.promptEmbeddings(batch, decoded, signal), maxNewTokens);
       const rows = prompts.length;
       const streams = Array.from(
         { length: rows },
@@ -296,6 +298,7 @@ export class PaliGemma<I> {
           throw new PaliError(ERROR_CODES.INTERNAL, 'embed_tokens returned a wrong size');
         return embeds;
       },
+      { sharedCache: this.sharedKvCache },
     );
   }
 

@@ -22,13 +22,26 @@ export interface DecoderPrompt {
   positionIds: ArrayLike<number>;
 }
 
+export interface DecoderRunnerOptions {
+  /**
+   * Keep the KV cache in one preallocated [batch, kvHeads, capacity, headDim] buffer per layer that
+   * is both the `past` input and the `present` output, so GroupQueryAttention writes each step's keys
+   * in place (its shared-buffer mode) instead of copying the whole cache into a new tensor every step.
+   * Only for decoders built on GroupQueryAttention (ours); exports with concat semantics need false.
+   */
+  sharedCache?: boolean;
+}
+
 /**
- * Runs a decoder_model_merged session as a StepModel: one session run per step, each row's KV cache
- * handed from one run's `present` outputs to the next run's `past` inputs without a copy.
+ * Runs a decoder_model_merged session as a StepModel: one session run per step. With `sharedCache`
+ * the cache never moves; otherwise each run's `present` outputs become the next run's `past` inputs
+ * (no copy in JavaScript, but the runtime concatenates a new cache every step).
  */
 export class DecoderRunner implements StepModel {
   readonly vocabSize: number;
   private past: { key: Tensor; value: Tensor }[] = [];
+  private capacity = 0;
+  private readonly shared: boolean;
   private mask: number[][] = [];
   private nextPosition: number[] = [];
   private prompt: DecoderPrompt | undefined;
@@ -38,8 +51,10 @@ export class DecoderRunner implements StepModel {
     private readonly TensorType: TensorClass,
     private readonly config: Gemma2Config,
     private readonly embed: Embedder,
+    options: DecoderRunnerOptions = {},
   ) {
     this.vocabSize = config.vocabSize;
+    this.shared = options.sharedCache ?? false;
     const missing = [DECODER_IO.inputsEmbeds, DECODER_IO.positionIds, DECODER_IO.pastKey(0)].filter(
       (n) => !session.inputNames.includes(n),
     );
@@ -50,8 +65,11 @@ export class DecoderRunner implements StepModel {
     }
   }
 
-  /** Sets the prompt that the next prefill() runs. */
-  start(prompt: DecoderPrompt): void {
+  /**
+   * Sets the prompt that the next prefill() runs; `maxNewTokens` sizes the shared cache (the prompt
+   * plus that many steps).
+   */
+  start(prompt: DecoderPrompt, maxNewTokens = 0): void {
     const { batch, length } = prompt;
     if (prompt.inputsEmbeds.length !== batch * length * this.config.hiddenSize) {
       throw new PaliError(ERROR_CODES.SHAPE_MISMATCH, 'inputs_embeds does not match batch × length × hidden');
@@ -65,6 +83,7 @@ export class DecoderRunner implements StepModel {
       { length: batch },
       (_, b) => Number(prompt.positionIds[b * length + length - 1]) + 1,
     );
+    this.capacity = length + maxNewTokens;
   }
 
   async prefill(signal?: AbortSignal): Promise<Float32Array[]> {
@@ -72,9 +91,16 @@ export class DecoderRunner implements StepModel {
     if (!prompt) throw new PaliError(ERROR_CODES.INTERNAL, 'prefill() before start()');
     const { batch, length } = prompt;
     const c = this.config;
-    const empty = () =>
-      new this.TensorType('float32', new Float32Array(0), [batch, c.numKeyValueHeads, 0, c.headDim]);
-    this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: empty(), value: empty() }));
+    // Shared: one buffer per layer for the whole generation; otherwise an empty past.
+    const cap = this.shared ? this.capacity : 0;
+    const buffer = () =>
+      new this.TensorType('float32', new Float32Array(batch * c.numKeyValueHeads * cap * c.headDim), [
+        batch,
+        c.numKeyValueHeads,
+        cap,
+        c.headDim,
+      ]);
+    this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: buffer(), value: buffer() }));
     return this.run(
       prompt.inputsEmbeds,
       batch,
@@ -88,6 +114,12 @@ export class DecoderRunner implements StepModel {
     const batch = this.mask.length;
     if (tokens.length !== batch) {
       throw new PaliError(ERROR_CODES.INTERNAL, `step() with ${tokens.length} tokens for ${batch} rows`);
+    }
+    if (this.shared && this.mask[0]!.length >= this.capacity) {
+      throw new PaliError(
+        ERROR_CODES.INTERNAL,
+        `The KV cache holds ${this.capacity} positions; start() with more maxNewTokens`,
+      );
     }
     for (const row of this.mask) row.push(1);
     const positions = BigInt64Array.from(this.nextPosition, (p) => BigInt(p));
@@ -149,13 +181,27 @@ export class DecoderRunner implements StepModel {
       feeds[DECODER_IO.pastKey(i)] = key;
       feeds[DECODER_IO.pastValue(i)] = value;
     });
+    if (this.shared) {
+      // The cache buffers are also the outputs: the runtime writes the new positions in place.
+      const fetches: Record<string, Tensor | null> = { [DECODER_IO.logits]: null };
+      this.past.forEach(({ key, value }, i) => {
+        fetches[DECODER_IO.presentKey(i)] = key;
+        fetches[DECODER_IO.presentValue(i)] = value;
+      });
+      const out = await this.session.run(feeds, fetches as Record<string, Tensor>);
+      return this.logitsOf(out[DECODER_IO.logits]!, batch);
+    }
     const out = await this.session.run(feeds);
     this.dispose();
     this.past = Array.from({ length: c.numHiddenLayers }, (_, i) => ({
       key: out[DECODER_IO.presentKey(i)]!,
       value: out[DECODER_IO.presentValue(i)]!,
     }));
-    const logits = out[DECODER_IO.logits]!;
+    return this.logitsOf(out[DECODER_IO.logits]!, batch);
+  }
+
+  private logitsOf(logits: Tensor, batch: number): Float32Array[] {
+    const c = this.config;
     try {
       return lastPositionRows(logits, batch, c.vocabSize);
     } finally {

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
@@ -59,6 +59,10 @@ describe('model sources', () => {
   it('an onnx-community-style folder (no attention_mask input, logits for every position) gives the same tokens', async () => {
     const folder = join(work, 'export-style');
     cpSync(converted, folder, { recursive: true });
+    // An export has no `pali` key in config.json (it marks folders we converted).
+    const configPath = join(folder, 'config.json');
+    const { pali: _ours, ...plain } = JSON.parse(readFileSync(configPath, 'utf8'));
+    writeFileSync(configPath, JSON.stringify(plain));
     const config = parsePaliGemmaConfig(readFixtureJson('models/tiny-3b/config.json'));
     const reader = await openSafetensors(fixtureModelDir('tiny-3b'));
     await writeModel(

@@ -54,9 +54,12 @@ describe.each(FIXTURE_MODELS)(
         runner.dispose();
       });
 
-      it(`${c.case}: greedy generation gives HF's 24 tokens`, async () => {
-        const runner = capped.newRunner();
-        runner.start(await promptOf(capped));
+      it.each([
+        ['copied', false],
+        ['shared (written in place)', true],
+      ])(`${c.case}: greedy generation gives HF's 24 tokens, KV cache %s`, async (_mode, sharedCache) => {
+        const runner = capped.newRunner({ sharedCache });
+        runner.start(await promptOf(capped), 24);
         const expected = tensor('tokens').data as Int32Array;
         const got: number[][] = Array.from({ length: c.batch_size }, () => []);
         for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {

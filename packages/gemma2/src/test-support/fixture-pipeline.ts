@@ -7,7 +7,7 @@ import { checkpointWeights, type PaliGemmaConfig, parsePaliGemmaConfig } from '@
 import { openSafetensors, writeModel } from '@pali/onnx/node';
 import { buildVisionGraph, VisionEncoder } from '@pali/siglip';
 import * as ort from 'onnxruntime-node';
-import { type DecoderPrompt, DecoderRunner } from '../decoder-runner.js';
+import { type DecoderPrompt, DecoderRunner, type DecoderRunnerOptions } from '../decoder-runner.js';
 import { buildDecoderGraph, type DecoderGraphOptions, TEXT_PREFIX } from '../graph/decoder-graph.js';
 
 export interface FixturePipeline {
@@ -15,7 +15,7 @@ export interface FixturePipeline {
   vision: VisionEncoder;
   decoderSession: ort.InferenceSession;
   embedding: Float32Array;
-  newRunner(): DecoderRunner;
+  newRunner(options?: DecoderRunnerOptions): DecoderRunner;
   /** inputs_embeds for golden input ids: image tokens from our vision encoder, text rows raw. */
   prompt(
     inputIds: Int32Array,
@@ -53,7 +53,8 @@ export async function fixturePipeline(
     vision,
     decoderSession,
     embedding,
-    newRunner: () => new DecoderRunner(decoderSession, ort.Tensor, config.textConfig, embedRows),
+    newRunner: (runnerOptions) =>
+      new DecoderRunner(decoderSession, ort.Tensor, config.textConfig, embedRows, runnerOptions),
     async prompt(inputIds, batch, images, mask, positions) {
       const length = inputIds.length / batch;
       const embeds = await embedRows(inputIds.map((id) => (id === config.imageTokenIndex ? 0 : id)));
