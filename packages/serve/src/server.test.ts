@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fixturePath, goldenCases, readFixtureJson } from '@pali/fixtures';
@@ -168,6 +169,32 @@ describe('POST /v1/chat/completions on the tiny fixture model', () => {
     const sj = (await segment.json()) as { objects: { mask: { width: number; binary_base64: string } }[] };
     for (const o of sj.objects) {
       expect(Buffer.from(o.mask.binary_base64, 'base64').length).toBe(96 * 72);
+    }
+  });
+});
+
+describe('remote image URLs', () => {
+  it('are fetched only with allowRemoteImages (from a loopback server here), with a size cap', async () => {
+    const png = readFileSync(fixtureImage('rgb-37x23'));
+    const images = createHttpServer((req, res) => {
+      if (req.url === '/a.png') res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(images.address() as { port: number }).port}`;
+    try {
+      const { url } = await start({ allowRemoteImages: true, maxImageBytes: png.length });
+      const ok = await post(`${url}/v1/caption`, { image: `${base}/a.png`, max_tokens: 4 });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual(await pg.caption(fixtureImage('rgb-37x23'), { maxNewTokens: 4 }));
+      const missing = await post(`${url}/v1/caption`, { image: `${base}/nothing.png` });
+      expect(missing.status).toBe(400);
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('image_fetch_failed');
+      const { url: small } = await start({ allowRemoteImages: true, maxImageBytes: png.length - 1 });
+      const big = await post(`${small}/v1/caption`, { image: `${base}/a.png` });
+      expect(big.status).toBe(413);
+    } finally {
+      images.close();
     }
   });
 });
