@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
+import { isPaliError } from '@pali/errors';
 import type { RgbImage } from '@pali/image';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -130,7 +131,16 @@ export function createServer(model: ServedModel, serveOptions: ServeOptions = {}
     metrics.request(c.req.routePath, c.res.status, (performance.now() - started) / 1000);
   });
   app.onError((error, c) => {
-    const http = toHttpError(error);
+    // Work cancelled because the server is stopping is a 503, not a client's own cancel.
+    const http =
+      shutdown.signal.aborted && isPaliError(error, 'ABORTED')
+        ? new HttpError(
+            503,
+            'The server stopped before the request finished',
+            'server_error',
+            'shutting_down',
+          )
+        : toHttpError(error);
     if (http.status >= 500 && http.status !== 503) console.error('pali serve:', error);
     return c.json(errorBody(http), http.status as 400, http.headers);
   });
