@@ -122,6 +122,9 @@ export async function loadPaliGemma(source: ModelSource, options: WebLoadOptions
   const decode = (input: WebImage, signal?: AbortSignal) => decodeImage(input, signal ? { signal } : {});
   const pg = await CorePaliGemma.fromFolder<WebImage>(files, runtime, decode, {
     ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
+    // onnxruntime-web 1.30 gives wrong tokens with GroupQueryAttention's shared (in-place) KV
+    // buffer: the browser test caught it. Each step hands present to past instead.
+    kvCache: 'copy',
     onProgress: (e) => options.onProgress?.(e),
   });
   let masks: MaskCodeDecoder | undefined;

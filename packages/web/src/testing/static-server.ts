@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 
-/** A route: bytes or text served at one path, or a folder served under a prefix ending in '/'. */
+/** A route: bytes or text served at one path, or a folder (index.html for '…/') under a prefix ending in '/'. */
 export type Route = string | Uint8Array | { dir: string };
 
 export interface StaticServer {
@@ -43,10 +43,13 @@ export async function serveStatic(routes: Record<string, Route>): Promise<Static
         type: TYPES[extname(path)] ?? (path.endsWith('/') ? TYPES['.html']! : 'application/octet-stream'),
       };
     }
-    for (const [prefix, route] of Object.entries(routes)) {
+    // The longest matching prefix wins ('/models/' before '/').
+    const prefixes = Object.entries(routes).sort(([a], [b]) => b.length - a.length);
+    for (const [prefix, route] of prefixes) {
       if (!prefix.endsWith('/') || !path.startsWith(prefix) || typeof route !== 'object' || !('dir' in route))
         continue;
-      const file = normalize(join(route.dir, path.slice(prefix.length)));
+      const rest = path.slice(prefix.length);
+      const file = normalize(join(route.dir, rest === '' || rest.endsWith('/') ? `${rest}index.html` : rest));
       if (!file.startsWith(normalize(route.dir)) || !existsSync(file) || !statSync(file).isFile())
         return undefined;
       return { body: readFileSync(file), type: TYPES[extname(file)] ?? 'application/octet-stream' };

@@ -1,0 +1,3 @@
+import { packageProject } from '@pali/vitest-config';
+
+export default packageProject(import.meta.url);
