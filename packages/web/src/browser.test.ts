@@ -6,8 +6,10 @@ import {
   FIXTURE_MODELS,
   FIXTURES_DIR,
   fixtureModelDir,
+  fixturePath,
   goldenCases,
   goldenTensor,
+  readFixtureJson,
   readGoldenManifest,
 } from '@pali/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,9 +29,10 @@ const title = hasChromium
   : 'the same in headless Chromium (SKIPPED: /usr/bin/chromium is missing; apt-get install chromium)';
 
 const PAGE = `
-import { createWorkerEngine } from './index.ts';
+import { createWorkerEngine, webMaskDecoder } from './index.ts';
 globalThis.paliWeb = {
   load: (source, options) => createWorkerEngine(new Worker('/worker.js', { type: 'module' }), source, options),
+  webMaskDecoder,
 };
 `;
 
@@ -195,5 +198,79 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(out.seen).toBeLessThanOrEqual(3);
     expect(out.missing).toMatchObject({ name: 'PaliError', code: 'NOT_FOUND' });
     expect(out.missing?.message).toMatch(/nowhere\/config\.json answered 404/);
+  }, 30_000);
+
+  it('segment: the VQ-VAE from a URL gives the golden mask logits in the page, and a worker engine loaded with it segments', async () => {
+    const cases = readFixtureJson<{ codes: number[][] }>('vqvae/cases.json');
+    const golden = readFileSync(fixturePath('vqvae/logits.bin'));
+    const goldenLogits = new Float32Array(
+      golden.buffer.slice(golden.byteOffset, golden.byteOffset + golden.byteLength),
+    );
+    const out = await browser.page.evaluate(
+      async ({ codes, origin }) => {
+        const { paliWeb } = globalThis as unknown as {
+          paliWeb: {
+            webMaskDecoder: (
+              url: string,
+              cache: null,
+              signal: undefined,
+              settings: object,
+            ) => Promise<{
+              decode: (c: number[][]) => Promise<Float32Array[]>;
+              release: () => Promise<void>;
+            }>;
+            load: (
+              s: string,
+              o: object,
+            ) => Promise<{
+              info: { hasMaskDecoder: boolean };
+              streamTask: (
+                r: object,
+              ) => AsyncGenerator<unknown, { task: string; objects?: unknown[]; text: string }>;
+              dispose: () => Promise<void>;
+            }>;
+          };
+        };
+        const decoder = await paliWeb.webMaskDecoder('/fixtures/vqvae/vae-tiny.npz', null, undefined, {
+          wasmPaths: `${origin}/ort/`,
+        });
+        const logits = (await decoder.decode(codes)).map((l) => Array.from(l));
+        await decoder.release();
+        const engine = await paliWeb.load('/models/tiny-3b/', {
+          backend: 'wasm',
+          wasmPaths: `${origin}/ort/`,
+          vae: '/fixtures/vqvae/vae-tiny.npz',
+        });
+        const it = engine.streamTask({
+          task: 'segment',
+          image: '/fixtures/images/photo-96x72.jpg',
+          labels: 'cat',
+          maxNewTokens: 24,
+        });
+        let next = await it.next();
+        while (!next.done) next = await it.next();
+        const info = engine.info;
+        await engine.dispose();
+        return { logits, info, result: next.value };
+      },
+      { codes: cases.codes, origin: server.origin },
+    );
+    let worst = 0;
+    out.logits.forEach((l, i) => {
+      const want = goldenLogits.subarray(i * 4096, (i + 1) * 4096);
+      let maxAbs = 0;
+      let maxErr = 0;
+      for (let k = 0; k < want.length; k++) {
+        maxAbs = Math.max(maxAbs, Math.abs(want[k]!));
+        maxErr = Math.max(maxErr, Math.abs(want[k]! - l[k]!));
+      }
+      worst = Math.max(worst, maxErr / maxAbs);
+    });
+    expect(out.logits.length).toBe(cases.codes.length);
+    console.log(`[vqvae parity in Chromium] worst max abs err / max abs = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+    expect(out.info.hasMaskDecoder).toBe(true);
+    expect(out.result.task).toBe('segment');
+    expect(Array.isArray(out.result.objects)).toBe(true);
   }, 30_000);
 });

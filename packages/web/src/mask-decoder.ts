@@ -4,14 +4,18 @@ import type { CacheLike } from '@pali/hub/browser';
 import { parseNpz, serializeModel } from '@pali/onnx';
 import { buildMaskDecoderGraph, MaskDecoder, vqvaeWeights } from '@pali/vqvae';
 import { urlFolder } from './model-files.js';
-import { ort, wasmSession } from './web-runtime.js';
+import type { WebLoadSettings } from './types.js';
+import { configureOrt, ort, wasmSession } from './web-runtime.js';
 
 /** The VQ-VAE mask decoder from big_vision's vae-oid.npz (a URL, cached like model files, or bytes). */
 export async function webMaskDecoder(
   vae: string | Blob | Uint8Array,
   cache: CacheLike | null,
   signal?: AbortSignal,
+  /** ORT's wasm settings, when this is the first session of the page or worker. */
+  settings: Pick<WebLoadSettings, 'wasmPaths' | 'threads'> = {},
 ): Promise<MaskCodeDecoder> {
+  configureOrt(settings);
   let bytes: Uint8Array;
   let name = 'vae-oid.npz';
   if (typeof vae === 'string') {

@@ -1,5 +1,6 @@
 import type { Runtime } from '@pali/core';
 import { ERROR_CODES, PaliError } from '@pali/errors';
+import { decodeModelProto } from '@pali/onnx';
 import * as ort from 'onnxruntime-web';
 import type { WebModelFiles } from './model-files.js';
 import type { Backend, WebLoadSettings } from './types.js';
@@ -89,9 +90,13 @@ export function webRuntime(
     },
     async createSession(file, options) {
       const model = await files.bytes(file);
-      // From bytes, ORT needs the external data under the name the model's tensors point at.
-      const externalData = options.externalData
-        ? [{ path: options.externalData.split('/').pop()!, data: await files.bytes(options.externalData) }]
+      // From bytes, ORT needs each external data file under the name the model's tensors point at
+      // (a model may use another component's file, e.g. a tied embedding table).
+      const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
+      const names =
+        externalLocations(model) ?? (options.externalData ? [options.externalData.split('/').pop()!] : []);
+      const externalData = names.length
+        ? await Promise.all(names.map(async (path) => ({ path, data: await files.bytes(dir + path) })))
         : undefined;
       let failure: unknown;
       try {
@@ -119,6 +124,19 @@ export function webRuntime(
       );
     },
   };
+}
+
+/** The external data files a model's initializers name; undefined when the model cannot be read here. */
+export function externalLocations(model: Uint8Array): string[] | undefined {
+  try {
+    const proto = decodeModelProto(model);
+    const out = new Set<string>();
+    for (const t of proto.graph?.initializer ?? [])
+      for (const e of t.externalData ?? []) if (e.key === 'location') out.add(e.value);
+    return [...out];
+  } catch {
+    return undefined;
+  }
 }
 
 /** A wasm session from bytes (the VQ-VAE mask decoder: small, convolutional, always on wasm). */
