@@ -7,6 +7,7 @@ import { registerEnv } from './commands/env.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerPreprocess } from './commands/preprocess.js';
+import { registerQuantReport } from './commands/quant-report.js';
 import { registerSegment } from './commands/segment.js';
 import { registerServe } from './commands/serve.js';
 import { registerTasks } from './commands/tasks.js';
@@ -22,6 +23,7 @@ const COMMANDS: ReadonlyArray<(program: Command, io: CliIO) => void> = [
   registerSegment,
   registerGenerate,
   registerConvert,
+  registerQuantReport,
   registerPreprocess,
   registerTokenize,
   registerEval,

@@ -25,7 +25,11 @@ describe.each(FIXTURE_MODELS)('convertCheckpoint(%s)', (model) => {
         expect(p.written).toBeLessThanOrEqual(p.total);
       },
     });
-    expect([...stages]).toEqual(['vision_encoder', 'embed_tokens', 'decoder_model_merged', 'files']);
+    // embed_tokens writes no data of its own: it reads the tied table from the decoder's data file.
+    expect([...stages]).toEqual(['vision_encoder', 'decoder_model_merged', 'files']);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).pali.sharedExternalData).toEqual({
+      'embed_tokens.onnx': 'decoder_model_merged.onnx_data',
+    });
     const paths = result.files.map((f) => f.path);
     for (const f of [
       'config.json',

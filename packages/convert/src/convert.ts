@@ -6,6 +6,8 @@ import { buildDecoderGraph, buildEmbedGraph } from '@pali/gemma2';
 import {
   type Component,
   checkpointWeights,
+  componentDtype,
+  type DtypeChoice,
   FOLDER_FILES,
   onnxPath,
   PALI_CONFIG_KEY,
@@ -15,7 +17,7 @@ import {
   validateCheckpoint,
 } from '@pali/model-folder';
 import type { GraphBuilder } from '@pali/onnx';
-import { openSafetensors, writeModel } from '@pali/onnx/node';
+import { type ExternalTensorRef, openSafetensors, writeModel } from '@pali/onnx/node';
 import { buildVisionGraph } from '@pali/siglip';
 
 export interface ConvertProgress {
@@ -32,6 +34,15 @@ export interface ConvertOptions {
   overwrite?: boolean;
   /** Bake HF 5.x sliding-window attention into the decoder (off: the training semantics). */
   slidingWindow?: boolean;
+  /** Weight variant(s): one dtype for all components or one per component (default fp32). */
+  dtype?: DtypeChoice;
+  /**
+   * Let embed_tokens read the embedding table from the decoder's data file instead of carrying its
+   * own copy (the table is tied; in q4 the copy is 0.37 GB of a 3B model). Default true. Node runtimes
+   * resolve the reference by path; transformers.js in a browser fetches only `<model>.onnx_data`, so
+   * pass false for folders meant for it.
+   */
+  shareEmbedding?: boolean;
   onProgress?: (progress: ConvertProgress) => void;
   signal?: AbortSignal;
 }
@@ -81,13 +92,18 @@ export async function convertCheckpoint(
   try {
     const weights = checkpointWeights(reader, source);
     validateCheckpoint(config, weights, source);
+    const dtypeOf = (c: Component) => componentDtype(options.dtype ?? 'fp32', c);
+    // The decoder is written before embed_tokens so that embed_tokens can point at its table.
     const graphs: [Component, GraphBuilder][] = [
-      ['vision_encoder', buildVisionGraph(config, weights)],
-      ['embed_tokens', buildEmbedGraph(config, weights)],
+      ['vision_encoder', buildVisionGraph(config, weights, { dtype: dtypeOf('vision_encoder') })],
       [
         'decoder_model_merged',
-        buildDecoderGraph(config, weights, { slidingWindow: options.slidingWindow ?? false }),
+        buildDecoderGraph(config, weights, {
+          slidingWindow: options.slidingWindow ?? false,
+          dtype: dtypeOf('decoder_model_merged'),
+        }),
       ],
+      ['embed_tokens', buildEmbedGraph(config, weights, { dtype: dtypeOf('embed_tokens') })],
     ];
     const total = graphs.reduce(
       (sum, [, g]) => sum + g.initializers.reduce((s, i) => s + i.byteLength, 0),
@@ -96,24 +112,40 @@ export async function convertCheckpoint(
     await mkdir(join(staging, 'onnx'), { recursive: true });
     let done = 0;
     const externalData: Record<string, number> = {};
+    const sharedData: Record<string, string> = {};
+    let decoderTensors = new Map<string, ExternalTensorRef>();
     for (const [component, graph] of graphs) {
       throwIfAborted(signal, 'conversion');
-      const file = onnxPath(component, 'fp32');
+      const file = onnxPath(component, dtypeOf(component));
+      const refs = new Map<string, ExternalTensorRef>();
+      if (component === 'embed_tokens' && (options.shareEmbedding ?? true)) {
+        for (const init of graph.initializers) {
+          const at = decoderTensors.get(init.name);
+          if (at && at.length === init.byteLength) refs.set(init.name, at);
+        }
+        const location = refs.values().next().value?.location;
+        if (location) sharedData[basename(file)] = location;
+      }
       const result = await writeModel(graph, join(staging, file), {
         signal,
+        externalRefs: refs,
         producerName: 'pali-convert',
         onProgress: (written) => options.onProgress?.({ stage: component, written: done + written, total }),
       });
       if (result.dataPath) externalData[basename(file)] = 1;
+      if (component === 'decoder_model_merged') decoderTensors = result.tensorLocations;
       done += graph.initializers.reduce((s, i) => s + i.byteLength, 0);
     }
     options.onProgress?.({ stage: 'files', written: done, total });
+    const variants = Object.fromEntries(graphs.map(([c]) => [c, [dtypeOf(c)]]));
     await writeFolderFiles(
       source,
       staging,
       configJson as Record<string, unknown>,
       config,
       externalData,
+      variants,
+      sharedData,
       options,
     );
     throwIfAborted(signal, 'conversion');
@@ -133,6 +165,8 @@ async function writeFolderFiles(
   configJson: Record<string, unknown>,
   config: PaliGemmaConfig,
   externalData: Record<string, number>,
+  variants: PaliFolderInfo['variants'],
+  sharedData: Record<string, string>,
   options: ConvertOptions,
 ): Promise<void> {
   const info: PaliFolderInfo = {
@@ -140,7 +174,8 @@ async function writeFolderFiles(
     prefixLm: true,
     lastPositionLogits: true,
     slidingWindow: options.slidingWindow ?? false,
-    variants: { vision_encoder: ['fp32'], embed_tokens: ['fp32'], decoder_model_merged: ['fp32'] },
+    ...(variants ? { variants } : {}),
+    ...(Object.keys(sharedData).length ? { sharedExternalData: sharedData } : {}),
   };
   const previous = (configJson['transformers.js_config'] ?? {}) as Record<string, unknown>;
   const outConfig = {

@@ -236,6 +236,30 @@ export class PaliGemma<I> {
     return { objects: parsed.objects, text: result.text, skipped: parsed.skipped };
   }
 
+  /**
+   * Teacher-forced logits: the last-position logits after the prompt, then after each of `tokens`
+   * (tokens.length + 1 rows, the next-token distributions). For scoring and quantization reports.
+   */
+  async forcedLogits(
+    image: I,
+    prompt: string,
+    tokens: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<Float32Array[]> {
+    this.assertOpen();
+    const decoded = await this.decodeImage(image, signal);
+    const batch = this.text.encodeBatch([prompt], { padding: 'left', reserve: tokens.length + 1 });
+    const runner = this.newRunner();
+    try {
+      runner.start(await this.promptEmbeddings(batch, [decoded], signal), tokens.length + 1);
+      const rows = [(await runner.prefill(signal))[0]!];
+      for (const token of tokens) rows.push((await runner.step(Int32Array.of(token), signal))[0]!);
+      return rows;
+    } finally {
+      runner.dispose();
+    }
+  }
+
   /** Sets the VQ-VAE decoder that segment() turns <seg> codes into masks with. */
   useMaskDecoder(decoder: MaskCodeDecoder | undefined): void {
     this.maskDecoder = decoder;

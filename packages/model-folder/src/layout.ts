@@ -76,6 +76,11 @@ export interface PaliFolderInfo {
   lastPositionLogits?: boolean;
   /** Sliding-window attention as HF 5.x does it (off: the training semantics). */
   slidingWindow?: boolean;
+  /**
+   * ONNX files whose external tensors lie in another file's data (embed_tokens reading the decoder's
+   * tied table): file name → data file name, both in onnx/.
+   */
+  sharedExternalData?: Record<string, string>;
   /** Which component variants the folder holds. */
   variants?: Partial<Record<Component, ModelDtype[]>>;
 }

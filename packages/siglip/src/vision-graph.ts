@@ -11,8 +11,11 @@ import {
   transpose,
   type Value,
 } from '@pali/onnx';
+import { linearFormat, type ModelDType, linear as quantizedLinear } from '@pali/quantize';
 
 export interface VisionGraphOptions {
+  /** Weight format of the Linear layers (attention, MLP, projector); default fp32. */
+  dtype?: ModelDType;
   /**
    * Divide the features by √H as the onnx-community vision_encoder does (its decoder multiplies every
    * input embedding by √H). Default true: that is the model-folder contract.
@@ -45,8 +48,16 @@ export function buildVisionGraph(
   const g = new GraphBuilder({ name: 'siglip_vision_encoder', opset: 21 });
   const w = new GraphWeights(g, weights);
   const t = (name: string, dims: readonly number[]) => w.tensor(VISION_PREFIX + name, dims);
+  const format = linearFormat(options.dtype ?? 'fp32');
+  const linearAt = (x: Value, prefix: string, inF: number, outF: number) => {
+    w.checkShape(`${prefix}.weight`, [outF, inF]);
+    const bias = w.tensor(`${prefix}.bias`, [outF]);
+    return quantizedLinear(x, prefix, () => weights.read(`${prefix}.weight`), { N: outF, K: inF }, format, {
+      bias,
+    });
+  };
   const linear = (x: Value, name: string, inF: number, outF: number) =>
-    w.linear(x, VISION_PREFIX + name, inF, outF, true);
+    linearAt(x, VISION_PREFIX + name, inF, outF);
 
   const pixels = g.input(VISION_IO.input, 'float32', ['batch_size', v.numChannels, v.imageSize, v.imageSize]);
   // Patch embedding: a stride-14 convolution, flattened row-major into [batch, N, hidden].
@@ -73,7 +84,7 @@ export function buildVisionGraph(
     epsilon: v.layerNormEps,
     axis: -1,
   });
-  let features = w.linear(x, PROJECTOR, hidden, config.projectionDim, true);
+  let features = linearAt(x, PROJECTOR, hidden, config.projectionDim);
   if (options.scaleForDecoder !== false) {
     features = div(features, Math.sqrt(config.textConfig.hiddenSize));
   }

@@ -2,10 +2,12 @@ import { resolve } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { interruptSignal } from '../model-options.js';
+import { interruptSignal, parseDtype } from '../model-options.js';
 import { formatBytes, ProgressLine } from '../progress.js';
 
 interface ConvertFlags {
+  dtype: string;
+  shareEmbedding: boolean;
   overwrite?: boolean;
   slidingWindow?: boolean;
   json?: boolean;
@@ -20,6 +22,15 @@ export function registerConvert(program: Command, io: CliIO): void {
     .argument('<out>', 'output model folder (onnx-community layout)')
     .option('--overwrite', 'replace OUT if it exists (only once the new folder is complete)')
     .option(
+      '--dtype <dtype>',
+      'weights: fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4, or per component as vision=fp32,embedding=q4,decoder=q4',
+      'fp32',
+    )
+    .option(
+      '--no-share-embedding',
+      'give embed_tokens its own copy of the tied table (for transformers.js in browsers)',
+    )
+    .option(
       '--sliding-window',
       'bake in HF 5.x sliding-window attention (default: the training semantics, off)',
     )
@@ -31,6 +42,8 @@ export function registerConvert(program: Command, io: CliIO): void {
         const result = await convertCheckpoint(resolve(io.cwd, src), resolve(io.cwd, out), {
           overwrite: flags.overwrite ?? false,
           slidingWindow: flags.slidingWindow ?? false,
+          dtype: parseDtype(flags.dtype) ?? 'fp32',
+          shareEmbedding: flags.shareEmbedding,
           signal,
           onProgress: (p) => progress.update(`writing ${p.stage}`, p.written, p.total),
         });

@@ -29,6 +29,13 @@ import {
   type Value,
   where,
 } from '@pali/onnx';
+import {
+  embeddingFormat,
+  linearFormat,
+  type ModelDType,
+  linear as quantizedLinear,
+  tiedEmbedding,
+} from '@pali/quantize';
 import { ropeTables } from './rope.js';
 
 export const TEXT_PREFIX = 'language_model.model.';
@@ -51,6 +58,8 @@ export interface DecoderGraphOptions {
    * the checkpoints were trained without it (big_vision), and it only matters past 4096 tokens.
    */
   slidingWindow?: boolean;
+  /** Weight format of the Linear layers and of the tied head; default fp32. */
+  dtype?: ModelDType;
   /** Leave out the final soft-cap (only to compare with HF 5.x, which omits it). */
   omitFinalSoftcap?: boolean;
   /**
@@ -82,6 +91,11 @@ export function buildDecoderGraph(
   const D = t.headDim;
   const g = new GraphBuilder({ name: 'gemma2_decoder', opset: 21 });
   const w = new GraphWeights(g, weights);
+  const format = linearFormat(options.dtype ?? 'fp32');
+  const linear = (x: Value, name: string, inF: number, outF: number) => {
+    w.checkShape(`${name}.weight`, [outF, inF]);
+    return quantizedLinear(x, name, () => weights.read(`${name}.weight`), { N: outF, K: inF }, format);
+  };
   const norm = (x: Value, name: string) =>
     simplifiedLayerNorm(x, w.tensor(`${TEXT_PREFIX}${name}.weight`, [H], plusOne), { epsilon: t.rmsNormEps });
 
@@ -118,7 +132,7 @@ export function buildDecoderGraph(
     const p = `${TEXT_PREFIX}layers.${i}.`;
     const h = norm(x, `layers.${i}.input_layernorm`);
     const q = rotaryEmbedding(
-      linear(w, h, `${p}self_attn.q_proj`, H, t.numAttentionHeads * D),
+      linear(h, `${p}self_attn.q_proj`, H, t.numAttentionHeads * D),
       positionIds,
       cosCache,
       sinCache,
@@ -127,7 +141,7 @@ export function buildDecoderGraph(
       },
     );
     const k = rotaryEmbedding(
-      linear(w, h, `${p}self_attn.k_proj`, H, t.numKeyValueHeads * D),
+      linear(h, `${p}self_attn.k_proj`, H, t.numKeyValueHeads * D),
       positionIds,
       cosCache,
       sinCache,
@@ -135,7 +149,7 @@ export function buildDecoderGraph(
         numHeads: t.numKeyValueHeads,
       },
     );
-    const v = linear(w, h, `${p}self_attn.v_proj`, H, t.numKeyValueHeads * D);
+    const v = linear(h, `${p}self_attn.v_proj`, H, t.numKeyValueHeads * D);
     const sliding = slidingMask !== undefined && i % 2 === 0;
     const attn = groupQueryAttention(q, k, v, mask.seqlensK, mask.totalLength, {
       numHeads: t.numAttentionHeads,
@@ -149,23 +163,23 @@ export function buildDecoderGraph(
     });
     g.output(attn.presentKey, DECODER_IO.presentKey(i));
     g.output(attn.presentValue, DECODER_IO.presentValue(i));
-    const o = linear(w, attn.output, `${p}self_attn.o_proj`, t.numAttentionHeads * D, H);
+    const o = linear(attn.output, `${p}self_attn.o_proj`, t.numAttentionHeads * D, H);
     x = add(x, norm(o, `layers.${i}.post_attention_layernorm`));
     const m = norm(x, `layers.${i}.pre_feedforward_layernorm`);
-    const gate = gelu(linear(w, m, `${p}mlp.gate_proj`, H, t.intermediateSize), 'tanh');
-    const up = linear(w, m, `${p}mlp.up_proj`, H, t.intermediateSize);
-    const down = linear(w, mul(gate, up), `${p}mlp.down_proj`, t.intermediateSize, H);
+    const gate = gelu(linear(m, `${p}mlp.gate_proj`, H, t.intermediateSize), 'tanh');
+    const up = linear(m, `${p}mlp.up_proj`, H, t.intermediateSize);
+    const down = linear(mul(gate, up), `${p}mlp.down_proj`, t.intermediateSize, H);
     x = add(x, norm(down, `layers.${i}.post_feedforward_layernorm`));
   }
   // Only the last position's logits are needed for generation: slice before the norm and the head.
-  const last = norm(slice(x, [-1], [Number.MAX_SAFE_INTEGER], [1]), 'norm');
-  const embedding = w.tensor(`${TEXT_PREFIX}embed_tokens.weight`, [t.vocabSize, H]);
-  // Tied head: logits = h · Eᵀ, with E stored [V, H] (Gemm's transB avoids a transposed copy).
-  let logits = reshape(gemm(reshape(last, [-1, H]), embedding, undefined, { transB: true }), [
-    -1,
-    1,
-    t.vocabSize,
-  ]);
+  const last = norm(options.exportStyle ? x : slice(x, [-1], [Number.MAX_SAFE_INTEGER], [1]), 'norm');
+  // Tied head: logits = h · Eᵀ with E as stored [V, H] (quantized like the other weights when asked).
+  const embedding = tiedHead(g, weights, t.vocabSize, H, options.dtype ?? 'fp32');
+  const flat = embedding.head(reshape(last, [-1, H]));
+  const outShape = options.exportStyle
+    ? concat([shapeOf(x, 0, 2), int64s(g, [t.vocabSize])], 0)
+    : [-1, 1, t.vocabSize];
+  let logits = reshape(flat, outShape);
   if (t.finalLogitSoftcapping && !options.omitFinalSoftcap) {
     const cap = t.finalLogitSoftcapping;
     logits = mul(tanh(div(logits, cap)), cap);
@@ -179,8 +193,11 @@ function plusOne(w: Float32Array): Float32Array {
   return w.map((v) => v + 1);
 }
 
-function linear(w: GraphWeights, x: Value, name: string, inF: number, outF: number): Value {
-  return w.linear(x, name, inF, outF, false);
+/** The tied embedding table as one (possibly quantized) initializer set. */
+export function tiedHead(g: GraphBuilder, weights: WeightProvider, V: number, H: number, dtype: ModelDType) {
+  const name = `${TEXT_PREFIX}embed_tokens.weight`;
+  new GraphWeights(g, weights).checkShape(name, [V, H]);
+  return tiedEmbedding(g, name, () => weights.read(name), { V, H }, embeddingFormat(dtype));
 }
 
 interface MaskValues {

@@ -27,11 +27,25 @@ export interface WriteModelOptions extends ModelOptions {
   /** fsync both files before renaming (false). */
   fsync?: boolean;
   signal?: AbortSignal;
+  /**
+   * Initializers that already lie in another model's data file (same folder): written as references
+   * to `location` at `offset` instead of being written again, so two models can share one tensor on disk.
+   */
+  externalRefs?: ReadonlyMap<string, ExternalTensorRef>;
   /** Called after each tensor with the data bytes written so far and the total. */
   onProgress?: (written: number, total: number) => void;
 }
 
+/** Where an initializer's bytes lie in an external data file. */
+export interface ExternalTensorRef {
+  location: string;
+  offset: number;
+  length: number;
+}
+
 export interface WriteModelResult {
+  /** Every tensor written to the data file, by name (to share them with another model). */
+  tensorLocations: Map<string, ExternalTensorRef>;
   modelPath: string;
   /** Absent when no tensor went external. */
   dataPath?: string;
@@ -88,8 +102,19 @@ export async function writeModel(
   const tag = `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmpModel = path + tag;
   const tmpData = dataPath + tag;
-  const external = (r: InitializerRecord) => r.byteLength >= threshold && r.byteLength > 0;
+  const refs = options.externalRefs ?? new Map<string, ExternalTensorRef>();
+  for (const [name, ref] of refs) {
+    const rec = g.initializers.find((r) => r.name === name);
+    if (!rec || rec.byteLength !== ref.length || ref.location.includes('/') || ref.location.includes('\\'))
+      throw new PaliError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `externalRefs: ${name} does not match an initializer of ${ref.length} bytes`,
+      );
+  }
+  const external = (r: InitializerRecord) =>
+    !refs.has(r.name) && r.byteLength >= threshold && r.byteLength > 0;
   const totalExternal = g.initializers.filter(external).reduce((s, r) => s + r.byteLength, 0);
+  const placed = new Map<string, ExternalTensorRef>();
 
   let dataFh: FileHandle | undefined;
   let modelFh: FileHandle | undefined;
@@ -101,6 +126,19 @@ export async function writeModel(
     for (const rec of g.initializers) {
       throwIfAborted(options.signal, 'model write');
       const header = tensorHeader(rec);
+      const ref = refs.get(rec.name);
+      if (ref) {
+        tensors.push({
+          ...header,
+          dataLocation: DATA_LOCATION_EXTERNAL,
+          externalData: [
+            { key: 'location', value: ref.location },
+            { key: 'offset', value: String(ref.offset) },
+            { key: 'length', value: String(ref.length) },
+          ],
+        });
+        continue;
+      }
       if (!external(rec)) {
         const raw = await initializerBytes(rec);
         inlineTotal += raw.byteLength;
@@ -123,6 +161,7 @@ export async function writeModel(
         throwIfAborted(options.signal, 'model write');
       }
       dataBytes = pos;
+      placed.set(rec.name, { location: dataName, offset, length: rec.byteLength });
       written += rec.byteLength;
       options.onProgress?.(written, totalExternal);
       tensors.push({
@@ -157,6 +196,7 @@ export async function writeModel(
     if (dataBytes > 0) await rename(tmpData, dataPath);
     await rename(tmpModel, path);
     return {
+      tensorLocations: placed,
       modelPath: path,
       ...(dataBytes > 0 ? { dataPath } : {}),
       modelBytes: bytes.byteLength,
