@@ -273,4 +273,57 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(out.result.task).toBe('segment');
     expect(Array.isArray(out.result.objects)).toBe(true);
   }, 30_000);
+
+  it('WebGPU smoke test (SwiftShader): auto skips the software adapter for wasm; webgpu runs or fails typed', async () => {
+    const gpu = await openChromium({ webgpu: true });
+    try {
+      await gpu.page.goto(`${server.origin}/`);
+      await gpu.page.waitForFunction(() => 'paliWeb' in globalThis);
+      const out = await gpu.page.evaluate(
+        async ({ origin }) => {
+          const { paliWeb } = globalThis as unknown as {
+            paliWeb: {
+              load: (
+                s: string,
+                o: object,
+              ) => Promise<{
+                info: { backend: string; fallbackReason?: string };
+                run: (r: object) => Promise<{ tokens: number[] }[]>;
+                dispose: () => Promise<void>;
+              }>;
+            };
+          };
+          const adapter = await (
+            navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }
+          ).gpu?.requestAdapter();
+          const image = new ImageData(new Uint8ClampedArray(32 * 32 * 4).fill(128), 32, 32);
+          const results: Record<string, unknown> = { adapter: adapter != null };
+          for (const backend of ['auto', 'webgpu']) {
+            try {
+              const engine = await paliWeb.load('/models/tiny-3b/', { backend, wasmPaths: `${origin}/ort/` });
+              const [r] = await engine.run({ image, prompt: 'caption en', maxNewTokens: 3 });
+              results[backend] = { info: engine.info, tokens: r!.tokens.length };
+              await engine.dispose();
+            } catch (e) {
+              results[backend] = { error: (e as { code?: string }).code };
+            }
+          }
+          return results;
+        },
+        { origin: server.origin },
+      );
+      expect(out.adapter).toBe(true);
+      expect(out.auto).toMatchObject({
+        info: { backend: 'wasm', fallbackReason: 'the WebGPU adapter is a software one' },
+        tokens: 3,
+      });
+      // Tokens are not compared on SwiftShader; it must either run or fail as a RUNTIME_ERROR.
+      const webgpu = out.webgpu as { info?: { backend: string }; error?: string };
+      if (webgpu.error) expect(webgpu.error).toBe('RUNTIME_ERROR');
+      else expect(webgpu.info?.backend).toBe('webgpu');
+      console.log(`[webgpu smoke on SwiftShader] ${JSON.stringify(out.webgpu)}`);
+    } finally {
+      await gpu.close();
+    }
+  }, 30_000);
 });

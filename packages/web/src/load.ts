@@ -1,12 +1,12 @@
 import { PaliGemma as CorePaliGemma, chooseDtypes, type MaskCodeDecoder } from '@pali/core';
-import { ERROR_CODES, PaliError, throwIfAborted } from '@pali/errors';
+import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
 import type { HubFileSpec } from '@pali/hub';
 import { decodeImage } from '@pali/image/browser';
 import { COMPONENTS, componentDtype, externalDataPath, FOLDER_FILES, onnxPath } from '@pali/model-folder';
 import { InThreadEngine } from './in-thread-engine.js';
 import { webMaskDecoder } from './mask-decoder.js';
 import { hubFolder, localFolder, openCache, urlFolder, type WebModelFiles } from './model-files.js';
-import type { ModelSource, PaliEngine, WebImage, WebLoadOptions } from './types.js';
+import type { Backend, ModelSource, PaliEngine, WebImage, WebLoadOptions } from './types.js';
 import { chooseBackend, configureOrt, ort, webRuntime } from './web-runtime.js';
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
@@ -104,13 +104,40 @@ async function openFiles(source: ModelSource, options: WebLoadOptions): Promise<
 
 /**
  * Loads PaliGemma 2 in this thread: from a Hub id (files kept in the Cache API), the base URL of a
- * served model folder (also cached) or picked local files; WebGPU when available, else wasm.
+ * served model folder (also cached) or picked local files; WebGPU when available, else wasm. With
+ * backend 'auto', a WebGPU load is checked with a one-token run and replaced by wasm if that fails
+ * (a WebGPU kernel can refuse a node only when it runs).
  */
 export async function loadPaliGemma(source: ModelSource, options: WebLoadOptions = {}): Promise<PaliEngine> {
   configureOrt(options);
   const files = await openFiles(source, options);
   throwIfAborted(options.signal, 'model loading');
   const choice = await chooseBackend(options.backend);
+  const engine = await openEngine(source, files, choice, options);
+  if (engine.info.backend !== 'webgpu' || options.backend === 'webgpu') return engine;
+  try {
+    const size = engine.info.imageSize;
+    await engine.run({
+      image: { width: size, height: size, data: new Uint8Array(size * size * 3) },
+      prompt: engine.model.text.taskPrompt({ task: 'caption', lang: 'en' }),
+      maxNewTokens: 1,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return engine;
+  } catch (error) {
+    await engine.dispose();
+    if (isPaliError(error, 'ABORTED')) throw error;
+    const reason = `WebGPU failed a test run (${(error as Error).message.slice(0, 200)})`;
+    return openEngine(source, files, { backend: 'wasm', reason }, options);
+  }
+}
+
+async function openEngine(
+  source: ModelSource,
+  files: WebModelFiles,
+  choice: { backend: Backend; reason?: string },
+  options: WebLoadOptions,
+): Promise<InThreadEngine> {
   options.onProgress?.({
     stage: 'backend',
     backend: choice.backend,

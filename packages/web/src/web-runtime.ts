@@ -100,7 +100,7 @@ export function webRuntime(
         : undefined;
       let failure: unknown;
       try {
-        return await create(model, externalData);
+        return typedRuns(await create(model, externalData), file, backend);
       } catch (cause) {
         failure = cause;
       }
@@ -109,7 +109,7 @@ export function webRuntime(
         fallbackReason = `WebGPU could not run ${file}: ${(failure as Error).message}`;
         onFallback?.(fallbackReason);
         try {
-          return await create(model, externalData);
+          return typedRuns(await create(model, externalData), file, backend);
         } catch (again) {
           failure = again;
         }
@@ -124,6 +124,29 @@ export function webRuntime(
       );
     },
   };
+}
+
+/** Session runs that fail (an op the backend lacks, out of memory) throw RUNTIME_ERROR, not a bare Error. */
+function typedRuns(session: ort.InferenceSession, file: string, backend: Backend): ort.InferenceSession {
+  const run = session.run.bind(session) as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+  (session as { run: unknown }).run = async (...args: unknown[]) => {
+    try {
+      return await run(...args);
+    } catch (cause) {
+      throw new PaliError(
+        ERROR_CODES.RUNTIME_ERROR,
+        `onnxruntime-web (${backend}) failed running ${file}: ${(cause as Error).message}`,
+        {
+          hint:
+            backend === 'webgpu'
+              ? "Load the model with backend: 'wasm'"
+              : 'The browser may be out of memory: try a smaller dtype (q4) or close other tabs',
+          cause,
+        },
+      );
+    }
+  };
+  return session;
 }
 
 /** The external data files a model's initializers name; undefined when the model cannot be read here. */

@@ -64,15 +64,20 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Chromium (the system's) on a fresh profile; no GPU, so WebGPU has no adapter. */
-export async function openChromium(): Promise<Browser> {
+/**
+ * Headless Chromium (the system's) on a fresh profile. Default: no GPU, so WebGPU has no adapter;
+ * `webgpu: true` gives it SwiftShader's software adapter (smoke tests only: several ops are wrong there).
+ */
+export async function openChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'pali-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      ...(options.webgpu
+        ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader']
+        : ['--disable-gpu']),
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
