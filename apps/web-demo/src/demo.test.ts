@@ -118,4 +118,16 @@ describe.skipIf(!hasChromium)(title, () => {
     const shot = process.env.PALI_UPDATE_SCREENSHOT === '1' ? DOCS_SCREENSHOT : join(work, 'web-demo.png');
     expect((await page.screenshot({ path: shot, fullPage: true })).byteLength).toBeGreaterThan(10_000);
   }, 60_000);
+
+  it('loads a model folder picked with the directory picker (File objects) and captions the same', async () => {
+    const { page } = browser;
+    await page.goto(`${server.origin}/?backend=wasm&image=/fixtures/${IMAGE}`);
+    await page.setInputFiles('#model-dir', join(work, 'model'));
+    await page.click('#load');
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30_000 });
+    expect(await page.textContent('#model-status')).toMatch(/^Ready on wasm \(2 threads\)\. \d+ local files/);
+    await page.click('#run');
+    await page.waitForSelector('body[data-state="done"]', { timeout: 30_000 });
+    expect(await page.textContent('#answer')).toBe(node.caption);
+  }, 40_000);
 });
