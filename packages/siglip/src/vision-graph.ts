@@ -8,6 +8,8 @@ import {
   layerNorm,
   multiHeadAttention,
   reshape,
+  skipLayerNorm,
+  split,
   transpose,
   type Value,
 } from '@pali/onnx';
@@ -67,23 +69,71 @@ export function buildVisionGraph(
   let x = transpose(reshape(conved, [0, hidden, patches]), [0, 2, 1]);
   x = add(x, t('embeddings.position_embedding.weight', [patches, hidden]));
 
+  const eps = { epsilon: v.layerNormEps, axis: -1 };
+  const lnW = (name: string) => t(`${name}.weight`, [hidden]);
+  const lnB = (name: string) => t(`${name}.bias`, [hidden]);
+  // A Linear whose bias is left for the fused residual-add + LayerNorm that follows it.
+  const matmulOnly = (x: Value, name: string, inF: number, outF: number) => {
+    const prefix = VISION_PREFIX + name;
+    w.checkShape(`${prefix}.weight`, [outF, inF]);
+    return quantizedLinear(x, prefix, () => weights.read(`${prefix}.weight`), { N: outF, K: inF }, format);
+  };
+  // q, k and v as one matmul (weights and biases stacked by rows), then split.
+  const qkv = (x: Value, p: string) => {
+    const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${VISION_PREFIX}${p}self_attn.${n}`);
+    for (const n of names) w.checkShape(`${n}.weight`, [hidden, hidden]);
+    const stack = async (suffix: string, size: number) => {
+      const out = new Float32Array(3 * size);
+      for (const [j, n] of names.entries()) out.set(await weights.read(`${n}.${suffix}`), j * size);
+      return out;
+    };
+    for (const n of names) w.checkShape(`${n}.bias`, [hidden]);
+    const bias = g.lazyInitializer(
+      `${VISION_PREFIX}${p}self_attn.qkv_proj.bias`,
+      'float32',
+      [3 * hidden],
+      () => stack('bias', hidden),
+    );
+    const y = quantizedLinear(
+      x,
+      `${VISION_PREFIX}${p}self_attn.qkv_proj`,
+      () => stack('weight', hidden * hidden),
+      { N: 3 * hidden, K: hidden },
+      format,
+      { bias },
+    );
+    return split(y, [hidden, hidden, hidden], -1) as [Value, Value, Value];
+  };
+
+  // Residual adds are fused with the LayerNorm that follows them (SkipLayerNormalization), the
+  // Linear's bias with them.
+  let h = layerNorm(x, lnW('encoder.layers.0.layer_norm1'), lnB('encoder.layers.0.layer_norm1'), eps);
   for (let i = 0; i < v.numHiddenLayers; i++) {
     const p = `encoder.layers.${i}.`;
-    const eps = { epsilon: v.layerNormEps, axis: -1 };
-    const h1 = layerNorm(x, t(`${p}layer_norm1.weight`, [hidden]), t(`${p}layer_norm1.bias`, [hidden]), eps);
-    const q = linear(h1, `${p}self_attn.q_proj`, hidden, hidden);
-    const k = linear(h1, `${p}self_attn.k_proj`, hidden, hidden);
-    const val = linear(h1, `${p}self_attn.v_proj`, hidden, hidden);
+    const [q, k, val] = qkv(h, p);
     const { output: attn } = multiHeadAttention(q, k, val, { numHeads: heads, scale: headDim ** -0.5 });
-    x = add(x, linear(attn, `${p}self_attn.out_proj`, hidden, hidden));
-    const h2 = layerNorm(x, t(`${p}layer_norm2.weight`, [hidden]), t(`${p}layer_norm2.bias`, [hidden]), eps);
-    const up = gelu(linear(h2, `${p}mlp.fc1`, hidden, v.intermediateSize), 'tanh');
-    x = add(x, linear(up, `${p}mlp.fc2`, v.intermediateSize, hidden));
+    const afterAttn = skipLayerNorm(
+      matmulOnly(attn, `${p}self_attn.out_proj`, hidden, hidden),
+      x,
+      lnW(`${p}layer_norm2`),
+      lnB(`${p}layer_norm2`),
+      { epsilon: v.layerNormEps, bias: t(`${p}self_attn.out_proj.bias`, [hidden]) },
+    );
+    x = afterAttn.sum;
+    const up = gelu(linear(afterAttn.output, `${p}mlp.fc1`, hidden, v.intermediateSize), 'tanh');
+    // The next LayerNorm: the next layer's layer_norm1, or post_layernorm after the last layer.
+    const nextNorm = i + 1 < v.numHiddenLayers ? `encoder.layers.${i + 1}.layer_norm1` : 'post_layernorm';
+    const afterMlp = skipLayerNorm(
+      matmulOnly(up, `${p}mlp.fc2`, v.intermediateSize, hidden),
+      x,
+      lnW(nextNorm),
+      lnB(nextNorm),
+      { epsilon: v.layerNormEps, bias: t(`${p}mlp.fc2.bias`, [hidden]) },
+    );
+    x = afterMlp.sum;
+    h = afterMlp.output;
   }
-  x = layerNorm(x, t('post_layernorm.weight', [hidden]), t('post_layernorm.bias', [hidden]), {
-    epsilon: v.layerNormEps,
-    axis: -1,
-  });
+  x = h;
   let features = linearAt(x, PROJECTOR, hidden, config.projectionDim);
   if (options.scaleForDecoder !== false) {
     features = div(features, Math.sqrt(config.textConfig.hiddenSize));

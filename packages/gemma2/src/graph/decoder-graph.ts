@@ -21,7 +21,9 @@ import {
   scalar,
   shapeOf,
   simplifiedLayerNorm,
+  skipSimplifiedLayerNorm,
   slice,
+  split,
   squeeze,
   sub,
   tanh,
@@ -126,30 +128,48 @@ export function buildDecoderGraph(
   const cosCache = g.initializer('rope_cos', 'float32', [t.maxPositionEmbeddings + 1, D / 2], cos);
   const sinCache = g.initializer('rope_sin', 'float32', [t.maxPositionEmbeddings + 1, D / 2], sin);
 
+  // One matmul for q, k and v and one for gate and up (fewer, wider kernels; the weights are simply
+  // stacked by rows, so quantized blocks are the same as apart), then split.
+  const stacked = (x: Value, name: string, parts: readonly [string, number][], inF: number): Value[] => {
+    for (const [part, outF] of parts) w.checkShape(`${part}.weight`, [outF, inF]);
+    const N = parts.reduce((n, [, outF]) => n + outF, 0);
+    const read = async () => {
+      const out = new Float32Array(N * inF);
+      let row = 0;
+      for (const [part, outF] of parts) {
+        out.set(await weights.read(`${part}.weight`), row * inF);
+        row += outF;
+      }
+      return out;
+    };
+    const y = quantizedLinear(x, name, read, { N, K: inF }, format);
+    return split(
+      y,
+      parts.map(([, outF]) => outF),
+      -1,
+    );
+  };
+  const gamma = (name: string) => w.tensor(`${TEXT_PREFIX}${name}.weight`, [H], plusOne);
+  const eps = { epsilon: t.rmsNormEps };
+
   // HF multiplies by √H rounded to the activation dtype (float32).
   let x = mul(embeds, Math.fround(Math.sqrt(H)));
+  // Each residual add is fused with the norm that follows it (SkipSimplifiedLayerNormalization).
+  let h = norm(x, 'layers.0.input_layernorm');
   for (let i = 0; i < t.numHiddenLayers; i++) {
     const p = `${TEXT_PREFIX}layers.${i}.`;
-    const h = norm(x, `layers.${i}.input_layernorm`);
-    const q = rotaryEmbedding(
-      linear(h, `${p}self_attn.q_proj`, H, t.numAttentionHeads * D),
-      positionIds,
-      cosCache,
-      sinCache,
-      {
-        numHeads: t.numAttentionHeads,
-      },
-    );
-    const k = rotaryEmbedding(
-      linear(h, `${p}self_attn.k_proj`, H, t.numKeyValueHeads * D),
-      positionIds,
-      cosCache,
-      sinCache,
-      {
-        numHeads: t.numKeyValueHeads,
-      },
-    );
-    const v = linear(h, `${p}self_attn.v_proj`, H, t.numKeyValueHeads * D);
+    const [q0, k0, v] = stacked(
+      h,
+      `${p}self_attn.qkv_proj`,
+      [
+        [`${p}self_attn.q_proj`, t.numAttentionHeads * D],
+        [`${p}self_attn.k_proj`, t.numKeyValueHeads * D],
+        [`${p}self_attn.v_proj`, t.numKeyValueHeads * D],
+      ],
+      H,
+    ) as [Value, Value, Value];
+    const q = rotaryEmbedding(q0, positionIds, cosCache, sinCache, { numHeads: t.numAttentionHeads });
+    const k = rotaryEmbedding(k0, positionIds, cosCache, sinCache, { numHeads: t.numKeyValueHeads });
     const sliding = slidingMask !== undefined && i % 2 === 0;
     const attn = groupQueryAttention(q, k, v, mask.seqlensK, mask.totalLength, {
       numHeads: t.numAttentionHeads,
@@ -164,12 +184,31 @@ export function buildDecoderGraph(
     g.output(attn.presentKey, DECODER_IO.presentKey(i));
     g.output(attn.presentValue, DECODER_IO.presentValue(i));
     const o = linear(attn.output, `${p}self_attn.o_proj`, t.numAttentionHeads * D, H);
-    x = add(x, norm(o, `layers.${i}.post_attention_layernorm`));
-    const m = norm(x, `layers.${i}.pre_feedforward_layernorm`);
-    const gate = gelu(linear(m, `${p}mlp.gate_proj`, H, t.intermediateSize), 'tanh');
-    const up = linear(m, `${p}mlp.up_proj`, H, t.intermediateSize);
-    const down = linear(mul(gate, up), `${p}mlp.down_proj`, t.intermediateSize, H);
-    x = add(x, norm(down, `layers.${i}.post_feedforward_layernorm`));
+    const afterAttn = skipSimplifiedLayerNorm(
+      norm(o, `layers.${i}.post_attention_layernorm`),
+      x,
+      gamma(`layers.${i}.pre_feedforward_layernorm`),
+      eps,
+    );
+    x = afterAttn.sum;
+    const [gate, up] = stacked(
+      afterAttn.output,
+      `${p}mlp.gate_up_proj`,
+      [
+        [`${p}mlp.gate_proj`, t.intermediateSize],
+        [`${p}mlp.up_proj`, t.intermediateSize],
+      ],
+      H,
+    ) as [Value, Value];
+    const down = linear(mul(gelu(gate, 'tanh'), up), `${p}mlp.down_proj`, t.intermediateSize, H);
+    const d = norm(down, `layers.${i}.post_feedforward_layernorm`);
+    if (i + 1 < t.numHiddenLayers) {
+      const next = skipSimplifiedLayerNorm(d, x, gamma(`layers.${i + 1}.input_layernorm`), eps);
+      x = next.sum;
+      h = next.output;
+    } else {
+      x = add(x, d);
+    }
   }
   // Only the last position's logits are needed for generation: slice before the norm and the head.
   const last = norm(options.exportStyle ? x : slice(x, [-1], [Number.MAX_SAFE_INTEGER], [1]), 'norm');
