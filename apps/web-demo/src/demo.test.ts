@@ -51,7 +51,7 @@ describe.skipIf(!hasChromium)(title, () => {
     });
     browser = await openChromium();
     await browser.page.setViewportSize({ width: 1100, height: 820 });
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -65,7 +65,7 @@ describe.skipIf(!hasChromium)(title, () => {
     await page.goto(
       `${server.origin}/?model=${encodeURIComponent(model)}&backend=auto&image=/fixtures/${IMAGE}`,
     );
-    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30_000 });
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 45_000 });
     await page.waitForSelector('#image[width]');
     const status = await page.textContent('#model-status');
     // No GPU here: 'auto' finds no WebGPU adapter and runs on wasm, threaded (the page is isolated).
@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)(title, () => {
       });
     const run = async () => {
       await page.click('#run');
-      await page.waitForSelector('body[data-state="done"]', { timeout: 30_000 });
+      await page.waitForSelector('body[data-state="done"]', { timeout: 45_000 });
       const seen = await page.evaluate(() => (globalThis as { seen?: string[] }).seen ?? []);
       return { seen: seen.filter((s) => s !== ''), answer: (await page.textContent('#answer')) ?? '' };
     };
@@ -119,17 +119,17 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(painted).toBeGreaterThan(100);
     const shot = process.env.PALI_UPDATE_SCREENSHOT === '1' ? DOCS_SCREENSHOT : join(work, 'web-demo.png');
     expect((await page.screenshot({ path: shot, fullPage: true })).byteLength).toBeGreaterThan(10_000);
-  }, 60_000);
+  }, 90_000);
 
   it('loads a model folder picked with the directory picker (File objects) and captions the same', async () => {
     const { page } = browser;
     await page.goto(`${server.origin}/?backend=wasm&image=/fixtures/${IMAGE}`);
     await page.setInputFiles('#model-dir', join(work, 'model'));
     await page.click('#load');
-    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 30_000 });
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 45_000 });
     expect(await page.textContent('#model-status')).toMatch(/^Ready on wasm \(2 threads\)\. \d+ local files/);
     await page.click('#run');
-    await page.waitForSelector('body[data-state="done"]', { timeout: 30_000 });
+    await page.waitForSelector('body[data-state="done"]', { timeout: 45_000 });
     expect(await page.textContent('#answer')).toBe(node.caption);
-  }, 40_000);
+  }, 90_000);
 });

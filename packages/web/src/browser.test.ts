@@ -198,7 +198,7 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(out.seen).toBeLessThanOrEqual(3);
     expect(out.missing).toMatchObject({ name: 'PaliError', code: 'NOT_FOUND' });
     expect(out.missing?.message).toMatch(/nowhere\/config\.json answered 404/);
-  }, 30_000);
+  }, 60_000);
 
   it('segment: the VQ-VAE from a URL gives the golden mask logits in the page, and a worker engine loaded with it segments', async () => {
     const cases = readFixtureJson<{ codes: number[][] }>('vqvae/cases.json');
@@ -272,7 +272,7 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(out.info.hasMaskDecoder).toBe(true);
     expect(out.result.task).toBe('segment');
     expect(Array.isArray(out.result.objects)).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   it('WebGPU smoke test (SwiftShader): auto skips the software adapter for wasm; webgpu runs or fails typed', async () => {
     const gpu = await openChromium({ webgpu: true });
@@ -325,5 +325,5 @@ describe.skipIf(!hasChromium)(title, () => {
     } finally {
       await gpu.close();
     }
-  }, 30_000);
+  }, 60_000);
 });

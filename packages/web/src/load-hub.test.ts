@@ -66,7 +66,7 @@ describe('loadPaliGemma from a Hub repo (fake Hub, onnxruntime-web wasm in Node)
     } finally {
       await pg.dispose();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('a repo without the dtype’s ONNX files says so (the browser cannot convert checkpoints)', async () => {
     await expect(loadPaliGemma({ hub: REPO, endpoint: hub.url }, { threads: 1 })).rejects.toSatisfy(
