@@ -117,6 +117,11 @@ export async function runBatch(
 ): Promise<BatchSummary> {
   const file = resolve(io.cwd, options.jsonl);
   const already = readDone(io, file);
+  // A last record without its newline (an edited file) would otherwise run into the next one.
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8');
+    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(file, '\n');
+  }
   const todo = options.inputs.filter((i) => !already.has(key(io, i)));
   const skipped = options.inputs.length - todo.length;
   const start = performance.now();

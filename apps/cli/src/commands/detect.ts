@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ERROR_CODES, PaliError } from '@pali/errors';
 import { decodeImage } from '@pali/image/node';
 import type { Command } from 'commander';
 import { collectInputs, printSummary, runBatch } from '../batch-jsonl.js';
@@ -36,6 +37,15 @@ export function registerDetect(program: Command, io: CliIO): void {
   ).action(async (args: string[], flags: DetectFlags) => {
     const [images, objects] = splitLast(args, 'objects to find');
     const single = singleImage(images, flags);
+    if (single === undefined && flags.out) {
+      throw new PaliError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        '--out draws one image; it does not go with --jsonl',
+        {
+          hint: 'Drop --out, or run detect on one image',
+        },
+      );
+    }
     const inputs = single === undefined ? collectInputs(io, images) : [];
     const { signal, release } = interruptSignal();
     const pg = await loadModel(flags, io, signal);
