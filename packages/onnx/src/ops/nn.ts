@@ -153,13 +153,21 @@ export function conv(x: Value, w: Value, b?: Value, o: ConvOptions = {}): Value 
     }
     shape = out;
   }
+  // Spatial attributes are always written when the rank is known: ORT's WebGPU Conv refuses a node
+  // without dilations ("dilations should be 2D").
+  const rank = x.shape?.length ?? w.shape?.length;
+  const spatial = rank !== undefined ? rank - 2 : undefined;
   return g.addNode({
     opType: 'Conv',
     inputs: [x, w, b],
     attrs: {
-      strides: o.strides ? attr.ints(o.strides) : undefined,
+      strides: o.strides ? attr.ints(o.strides) : spatial ? attr.ints(new Array(spatial).fill(1)) : undefined,
       pads: o.pads ? attr.ints(o.pads) : undefined,
-      dilations: o.dilations ? attr.ints(o.dilations) : undefined,
+      dilations: o.dilations
+        ? attr.ints(o.dilations)
+        : spatial
+          ? attr.ints(new Array(spatial).fill(1))
+          : undefined,
       group: attr.optInt(o.group),
     },
     outputs: [{ dtype, shape }],
