@@ -18,6 +18,8 @@ export {
   DTYPE_SUFFIX,
   externalDataPath,
   FOLDER_FILES,
+  FOLDER_JSON_FILES,
+  HUB_REPO_ID,
   isModelDtype,
   MODEL_DTYPES,
   onnxPath,

@@ -64,6 +64,19 @@ export const FOLDER_FILES = {
   tokenizerConfig: 'tokenizer_config.json',
 } as const;
 
+/** The small files a loader fetches before the ONNX files (config.json is the only required one). */
+export const FOLDER_JSON_FILES: readonly string[] = [
+  FOLDER_FILES.config,
+  FOLDER_FILES.generationConfig,
+  FOLDER_FILES.preprocessorConfig,
+  FOLDER_FILES.tokenizer,
+  FOLDER_FILES.tokenizerConfig,
+  'special_tokens_map.json',
+];
+
+/** A Hub repo id (org/name), as opposed to a path. */
+export const HUB_REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
 /** Our own key in config.json: what our converter wrote, for loaders that can use it. */
 export const PALI_CONFIG_KEY = 'pali';
 

@@ -9,7 +9,15 @@ import type { HubOptions, HubProgressEvent } from '@pali/hub';
 import { downloadModelFiles } from '@pali/hub/node';
 import type { ImageInput } from '@pali/image/node';
 import { decodeImage } from '@pali/image/node';
-import { COMPONENTS, componentDtype, externalDataPath, FOLDER_FILES, onnxPath } from '@pali/model-folder';
+import {
+  COMPONENTS,
+  componentDtype,
+  externalDataPath,
+  FOLDER_FILES,
+  FOLDER_JSON_FILES,
+  HUB_REPO_ID,
+  onnxPath,
+} from '@pali/model-folder';
 import { MaskDecoder } from '@pali/vqvae';
 import { prepareMaskDecoder } from '@pali/vqvae/node';
 import * as ort from 'onnxruntime-node';
@@ -42,16 +50,6 @@ export interface ResolvedSource {
   kind: 'folder' | 'checkpoint' | 'hub';
   folder: string;
 }
-
-const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
-const SMALL_FILES = [
-  FOLDER_FILES.config,
-  FOLDER_FILES.generationConfig,
-  FOLDER_FILES.preprocessorConfig,
-  FOLDER_FILES.tokenizer,
-  FOLDER_FILES.tokenizerConfig,
-  'special_tokens_map.json',
-];
 
 /**
  * Loads PaliGemma 2 from a model folder (ours or an onnx-community export), a local Hugging Face
@@ -104,7 +102,7 @@ export async function resolveSource(source: string, options: NodeLoadOptions = {
   if (kind === 'folder') return { kind, folder: local };
   if (kind === 'checkpoint')
     return { kind, folder: await convertOnce(local, await checkpointKey(local), options) };
-  if (!HUB_ID.test(source)) {
+  if (!HUB_REPO_ID.test(source)) {
     throw new PaliError(ERROR_CODES.NOT_FOUND, `No model at ${local}`, {
       hint: 'Give a model folder, a Hugging Face checkpoint folder, or a Hub repo id such as onnx-community/paligemma2-3b-pt-224',
     });
@@ -168,7 +166,7 @@ async function fromHub(repo: string, options: NodeLoadOptions): Promise<string> 
     { path: onnxPath(c, componentDtype(dtype, c)), optional: true },
     { path: externalDataPath(c, componentDtype(dtype, c)), optional: true },
   ]);
-  const small = SMALL_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config }));
+  const small = FOLDER_JSON_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config }));
   const first = await downloadModelFiles(
     repo,
     [...small, ...onnxFiles, { path: 'model.safetensors.index.json', optional: true }],

@@ -317,9 +317,12 @@ describe.skipIf(!hasChromium)(title, () => {
         info: { backend: 'wasm', fallbackReason: 'the WebGPU adapter is a software one' },
         tokens: 3,
       });
-      // Tokens are not compared on SwiftShader; it must either run or fail as a RUNTIME_ERROR.
-      const webgpu = out.webgpu as { info?: { backend: string }; error?: string };
+      // Tokens are not compared on SwiftShader; it must run (on WebGPU, or on wasm from the first
+      // component WebGPU cannot load, with the reason recorded) or fail as a RUNTIME_ERROR.
+      const webgpu = out.webgpu as { info?: { backend: string; fallbackReason?: string }; error?: string };
       if (webgpu.error) expect(webgpu.error).toBe('RUNTIME_ERROR');
+      else if (webgpu.info?.backend === 'wasm')
+        expect(webgpu.info.fallbackReason).toMatch(/WebGPU could not run/);
       else expect(webgpu.info?.backend).toBe('webgpu');
       console.log(`[webgpu smoke on SwiftShader] ${JSON.stringify(out.webgpu)}`);
     } finally {

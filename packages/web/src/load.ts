@@ -2,22 +2,20 @@ import { PaliGemma as CorePaliGemma, chooseDtypes, type MaskCodeDecoder } from '
 import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
 import type { HubFileSpec } from '@pali/hub';
 import { decodeImage } from '@pali/image/browser';
-import { COMPONENTS, componentDtype, externalDataPath, FOLDER_FILES, onnxPath } from '@pali/model-folder';
+import {
+  COMPONENTS,
+  componentDtype,
+  externalDataPath,
+  FOLDER_FILES,
+  FOLDER_JSON_FILES,
+  HUB_REPO_ID,
+  onnxPath,
+} from '@pali/model-folder';
 import { InThreadEngine } from './in-thread-engine.js';
 import { webMaskDecoder } from './mask-decoder.js';
 import { hubFolder, localFolder, openCache, urlFolder, type WebModelFiles } from './model-files.js';
 import type { Backend, ModelSource, PaliEngine, WebImage, WebLoadOptions } from './types.js';
 import { chooseBackend, configureOrt, ort, webRuntime } from './web-runtime.js';
-
-const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
-const SMALL_FILES = [
-  FOLDER_FILES.config,
-  FOLDER_FILES.generationConfig,
-  FOLDER_FILES.preprocessorConfig,
-  FOLDER_FILES.tokenizer,
-  FOLDER_FILES.tokenizerConfig,
-  'special_tokens_map.json',
-];
 
 type Resolved =
   | { hub: string; revision?: string; endpoint?: string; token?: string }
@@ -28,7 +26,7 @@ type Resolved =
 export function resolveSource(source: ModelSource): Resolved {
   if (typeof source !== 'string') return source;
   if (/^(https?:|blob:)|^\.{0,2}\//.test(source)) return { url: source };
-  if (HUB_ID.test(source)) return { hub: source };
+  if (HUB_REPO_ID.test(source)) return { hub: source };
   throw new PaliError(
     ERROR_CODES.INVALID_ARGUMENT,
     `${JSON.stringify(source)} is neither a Hub id nor a URL`,
@@ -64,7 +62,7 @@ async function openFiles(source: ModelSource, options: WebLoadOptions): Promise<
     const base = new URL(r.url, (globalThis as { location?: { href: string } }).location?.href).href;
     const folder = urlFolder(base, cache, options.signal);
     await folder.prefetch(
-      SMALL_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config })),
+      FOLDER_JSON_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config })),
       undefined,
       options.signal,
     );
@@ -80,7 +78,7 @@ async function openFiles(source: ModelSource, options: WebLoadOptions): Promise<
   const folder = await hubFolder(
     r.hub,
     [
-      ...SMALL_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config })),
+      ...FOLDER_JSON_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config })),
       ...onnxSpecs(dtypes).map((s) => (typeof s === 'string' ? s : { ...s, optional: true })),
     ],
     {
