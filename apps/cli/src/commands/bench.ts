@@ -24,6 +24,7 @@ interface BenchFlags {
   image?: string;
   impl: string;
   limits: boolean;
+  rounds: string;
 }
 
 export interface BenchRow extends WorkerResult {
@@ -59,9 +60,11 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--image <file>', 'the image (default: a fixture image)')
     .option('--impl <list>', 'implementations, comma separated', IMPLS.join(','))
     .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
+    .option('--rounds <n>', "alternate the implementations n times and keep each one's best figures", '1')
     .action(async (flags: BenchFlags) => {
       const tokens = positiveInt(flags.tokens, '--tokens') ?? 32;
       const threads = positiveInt(flags.threads, '--threads');
+      const rounds = positiveInt(flags.rounds, '--rounds') ?? 1;
       const impls = flags.impl.split(',').map((s) => s.trim());
       for (const i of impls) {
         if (!(IMPLS as readonly string[]).includes(i))
@@ -102,25 +105,50 @@ export function registerBench(program: Command, io: CliIO): void {
         const actualSize = await folderImageSize(folder);
         const modelBytes = variantBytes(folder, flags.dtype);
         const decoderBytes = variantBytes(folder, flags.dtype, ['decoder_model_merged']);
-        for (const impl of impls as WorkerRequest['impl'][]) {
-          const request: WorkerRequest = {
-            impl,
-            folder,
-            image,
-            prompt: 'caption en',
-            tokens,
-            dtype: flags.dtype,
-            ...(threads ? { threads } : {}),
-          };
-          if (!flags.json) io.stderr(`timing ${impl} at ${actualSize} px…\n`);
-          rows.push({ ...(await runWorker(request)), size: actualSize, modelBytes, decoderBytes });
+        const best = new Map<string, BenchRow>();
+        // Alternating rounds spread the effect of other load on the machine over both implementations.
+        for (let round = 0; round < rounds; round++) {
+          for (const impl of impls as WorkerRequest['impl'][]) {
+            const request: WorkerRequest = {
+              impl,
+              folder,
+              image,
+              prompt: 'caption en',
+              tokens,
+              dtype: flags.dtype,
+              ...(threads ? { threads } : {}),
+            };
+            if (!flags.json)
+              io.stderr(`timing ${impl} at ${actualSize} px (round ${round + 1}/${rounds})…\n`);
+            const row: BenchRow = {
+              ...(await runWorker(request)),
+              size: actualSize,
+              modelBytes,
+              decoderBytes,
+            };
+            best.set(impl, bestOf(best.get(impl), row));
+          }
         }
+        rows.push(...best.values());
       }
       if (flags.json) {
         for (const r of rows) io.stdout(`${JSON.stringify(r)}\n`);
         if (limits) io.stdout(`${JSON.stringify({ machine: limits })}\n`);
       } else io.stdout(formatTable(rows, limits, tokens));
     });
+}
+
+/** The better of two runs of one implementation, figure by figure (an error only if both failed). */
+function bestOf(a: BenchRow | undefined, b: BenchRow): BenchRow {
+  if (!a || a.error) return b;
+  if (b.error) return a;
+  return {
+    ...a,
+    loadMs: Math.min(a.loadMs, b.loadMs),
+    ttftMs: Math.min(a.ttftMs, b.ttftMs),
+    decodeTokensPerSec: Math.max(a.decodeTokensPerSec, b.decodeTokensPerSec),
+    peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes),
+  };
 }
 
 async function folderImageSize(folder: string): Promise<number> {
@@ -264,7 +292,7 @@ export function formatTable(
   if (limits) {
     lines.push(
       '',
-      `machine: memory bandwidth ${fmt(limits.memoryBandwidthGBs, 1)} GB/s (fp32 MatMul 1×2304·2304×32768), fp32 GEMM ${fmt(limits.gemmGflops, 1)} GFLOP/s (256×2304·2304×9216)`,
+      `machine: ${fmt(limits.memoryBandwidthGBs, 1)} GB/s streaming weights (ORT fp32 MatMul 1×2304·2304×32768), ${fmt(limits.gemmGflops, 1)} GFLOP/s fp32 GEMM (256×2304·2304×9216)`,
     );
     for (const size of sizes) {
       const r = rows.find((x) => x.size === size);
@@ -272,7 +300,7 @@ export function formatTable(
       // Decoding reads every decoder weight once per token; prefill is GEMM bound.
       const promptTokens = (size / 14) ** 2 + 4;
       lines.push(
-        `- ${size} px limits: decode ≤ ${fmt((limits.memoryBandwidthGBs * 1e9) / r.decoderBytes)} tok/s (bandwidth / decoder weight bytes), TTFT ≥ ${fmt(prefillFlops(size, promptTokens) / (limits.gemmGflops * 1e9))} s (vision + prefill FLOPs / GEMM)`,
+        `- ${size} px estimates: decode ≈ ${fmt((limits.memoryBandwidthGBs * 1e9) / r.decoderBytes)} tok/s (that rate / decoder weight bytes), TTFT ≈ ${fmt(prefillFlops(size, promptTokens) / (limits.gemmGflops * 1e9))} s (vision + prefill FLOPs / that GEMM rate)`,
       );
     }
   }
