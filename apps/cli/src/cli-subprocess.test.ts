@@ -174,7 +174,14 @@ describe('pali as a subprocess: tasks on the converted fixture model', () => {
     const out = join(work, 'converted-again');
     const r = await pali('convert', fixtureModelDir('tiny-3b'), out, '--json');
     expect(r.status, r.err).toBe(EXIT.OK);
-    expect(JSON.parse(r.out)).toBeTruthy();
+    const json = JSON.parse(r.out) as {
+      files: { path: string; bytes: number }[];
+      totalBytes: number;
+      peakRssBytes: number;
+    };
+    expect(json.files.map((f) => f.path)).toContain('onnx/decoder_model_merged.onnx');
+    expect(json.totalBytes).toBe(json.files.reduce((s, f) => s + f.bytes, 0));
+    expect(json.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
     const c = await pali('caption', image('rgb-37x23'), '--model', out, '--max-new-tokens', '3');
     expect(c.status, c.err).toBe(EXIT.OK);
   });

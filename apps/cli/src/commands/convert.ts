@@ -37,6 +37,7 @@ export function registerConvert(program: Command, io: CliIO): void {
     .option('--json', 'print the written files as JSON')
     .action(async (src: string, out: string, flags: ConvertFlags) => {
       const progress = new ProgressLine(io);
+      const started = performance.now();
       const { signal, release } = interruptSignal();
       try {
         const result = await convertCheckpoint(resolve(io.cwd, src), resolve(io.cwd, out), {
@@ -48,10 +49,19 @@ export function registerConvert(program: Command, io: CliIO): void {
           onProgress: (p) => progress.update(`writing ${p.stage}`, p.written, p.total),
         });
         progress.done();
-        if (flags.json) io.stdout(`${JSON.stringify({ out: result.out, files: result.files })}\n`);
-        else {
+        // maxRSS is in KiB: the peak memory of the whole conversion, which streams one tensor at a time.
+        const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+        const seconds = (performance.now() - started) / 1000;
+        const totalBytes = result.files.reduce((s, f) => s + f.bytes, 0);
+        if (flags.json) {
+          io.stdout(
+            `${JSON.stringify({ out: result.out, files: result.files, totalBytes, peakRssBytes, seconds })}\n`,
+          );
+        } else {
           for (const f of result.files) io.stdout(`${formatBytes(f.bytes).padStart(10)}  ${f.path}\n`);
-          io.stdout(`wrote ${result.out}\n`);
+          io.stdout(
+            `wrote ${result.out}: ${formatBytes(totalBytes)} in ${seconds.toFixed(1)} s, peak RSS ${formatBytes(peakRssBytes)}\n`,
+          );
         }
       } finally {
         progress.done();
