@@ -331,7 +331,17 @@ describe('pali as a subprocess: eval vqa and bench plumbing', () => {
   });
 
   it('bench --model-folder --tokens 4 --json times both implementations in child processes', async () => {
-    const r = await pali('bench', '--model-folder', model, '--tokens', '4', '--no-limits', '--json');
+    const r = await pali(
+      'bench',
+      '--model-folder',
+      model,
+      '--dtype',
+      'fp32',
+      '--tokens',
+      '4',
+      '--no-limits',
+      '--json',
+    );
     expect(r.status, r.err).toBe(EXIT.OK);
     const rows = r.out
       .trim()

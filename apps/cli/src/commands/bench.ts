@@ -5,12 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@pali/convert';
 import { ERROR_CODES, PaliError } from '@pali/errors';
+import type { ModelDtype } from '@pali/model-folder';
 import type { Command } from 'commander';
 import { type MachineLimits, measureMachineLimits } from '../bench/machine-limits.js';
 import { ensureRandomCheckpoint, PALIGEMMA2_3B } from '../bench/random-checkpoint.js';
 import { RESULT_PREFIX, type WorkerRequest, type WorkerResult } from '../bench/worker.js';
 import type { CliIO } from '../io.js';
-import { positiveInt } from '../model-options.js';
+import { parseDtype, positiveInt } from '../model-options.js';
 import { formatBytes, ProgressLine } from '../progress.js';
 
 interface BenchFlags {
@@ -25,6 +26,7 @@ interface BenchFlags {
   impl: string;
   limits: boolean;
   rounds: string;
+  reconvert?: boolean;
 }
 
 export interface BenchRow extends WorkerResult {
@@ -50,7 +52,8 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--quick', '224 px only')
     .option('--json', 'print one JSON object per implementation and size')
     .option('--tokens <n>', 'generated tokens to time (eos ignored)', '32')
-    .option('--dtype <dtype>', 'model variant to time (the converter makes fp32)', 'fp32')
+    .option('--dtype <dtype>', 'model variant to time (converted once per variant)', 'q4')
+    .option('--reconvert', 'convert the random checkpoint again (after converter changes)')
     .option('--threads <n>', 'ONNX Runtime threads for both (default: one per core)')
     .option(
       '--cache <dir>',
@@ -70,12 +73,13 @@ export function registerBench(program: Command, io: CliIO): void {
         if (!(IMPLS as readonly string[]).includes(i))
           throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--impl ${i} is not one of ${IMPLS.join(', ')}`);
       }
-      if (flags.dtype !== 'fp32' && !flags.modelFolder) {
+      const dtype = parseDtype(flags.dtype);
+      if (typeof dtype !== 'string') {
         throw new PaliError(
-          ERROR_CODES.UNSUPPORTED,
-          `--dtype ${flags.dtype}: the converter makes fp32 folders only so far`,
+          ERROR_CODES.INVALID_ARGUMENT,
+          '--dtype takes one variant for the whole model here',
           {
-            hint: 'Use --dtype fp32, or --model-folder with a folder that has that variant',
+            hint: 'Use one of fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4',
           },
         );
       }
@@ -96,15 +100,15 @@ export function registerBench(program: Command, io: CliIO): void {
         folders.push(
           flags.modelFolder
             ? resolve(io.cwd, flags.modelFolder)
-            : await randomModelFolder(io, cache, size, flags.dtype),
+            : await randomModelFolder(io, cache, size, dtype, flags.reconvert === true),
         );
       }
       const limits = flags.limits ? await measureMachineLimits(threads) : undefined;
       const rows: BenchRow[] = [];
       for (const folder of folders) {
         const actualSize = await folderImageSize(folder);
-        const modelBytes = variantBytes(folder, flags.dtype);
-        const decoderBytes = variantBytes(folder, flags.dtype, ['decoder_model_merged']);
+        const modelBytes = variantBytes(folder, dtype);
+        const decoderBytes = variantBytes(folder, dtype, ['decoder_model_merged']);
         const best = new Map<string, BenchRow>();
         // Alternating rounds spread the effect of other load on the machine over both implementations.
         for (let round = 0; round < rounds; round++) {
@@ -115,7 +119,7 @@ export function registerBench(program: Command, io: CliIO): void {
               image,
               prompt: 'caption en',
               tokens,
-              dtype: flags.dtype,
+              dtype,
               ...(threads ? { threads } : {}),
             };
             if (!flags.json)
@@ -159,9 +163,15 @@ async function folderImageSize(folder: string): Promise<number> {
   return pre.size?.height ?? 0;
 }
 
-async function randomModelFolder(io: CliIO, cache: string, size: 224 | 448, dtype: string): Promise<string> {
+async function randomModelFolder(
+  io: CliIO,
+  cache: string,
+  size: 224 | 448,
+  dtype: ModelDtype,
+  reconvert: boolean,
+): Promise<string> {
   const out = join(cache, `onnx-${size}-${dtype}`);
-  if (existsSync(join(out, 'config.json'))) return out;
+  if (!reconvert && existsSync(join(out, 'config.json'))) return out;
   const checkpoint = await ensureRandomCheckpoint(
     cache,
     size,
@@ -172,6 +182,8 @@ async function randomModelFolder(io: CliIO, cache: string, size: 224 | 448, dtyp
   io.stderr(`converting the ${size} px checkpoint…\n`);
   try {
     await convertCheckpoint(checkpoint, out, {
+      dtype,
+      overwrite: true,
       onProgress: (p) => progress.update('converting', p.written, p.total),
     });
   } finally {
