@@ -13,6 +13,8 @@ export interface WorkerRequest {
   tokens: number;
   dtype: string;
   threads?: number;
+  /** Ours only: how the KV cache is kept (see LoadOptions.kvCache). */
+  kvCache?: 'auto' | 'shared' | 'copy';
 }
 
 export interface WorkerResult {
@@ -33,6 +35,7 @@ async function runOurs(r: WorkerRequest): Promise<Omit<WorkerResult, 'peakRssByt
     dtype: r.dtype as 'fp32',
     offline: true,
     ...(r.threads ? { threads: r.threads } : {}),
+    ...(r.kvCache ? { kvCache: r.kvCache } : {}),
   });
   const loadMs = performance.now() - t;
   try {

@@ -20,6 +20,7 @@ interface BenchFlags {
   tokens: string;
   dtype: string;
   threads?: string;
+  kvCache?: string;
   cache?: string;
   modelFolder?: string;
   image?: string;
@@ -62,6 +63,10 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--model-folder <dir>', 'time this converted model folder instead of the random 3B')
     .option('--image <file>', 'the image (default: a fixture image)')
     .option('--impl <list>', 'implementations, comma separated', IMPLS.join(','))
+    .option(
+      '--kv-cache <mode>',
+      'ours: shared (written in place, the default for our folders) or copy (present → past each step)',
+    )
     .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
     .option('--rounds <n>', "alternate the implementations n times and keep each one's best figures", '1')
     .action(async (flags: BenchFlags) => {
@@ -121,6 +126,7 @@ export function registerBench(program: Command, io: CliIO): void {
               tokens,
               dtype,
               ...(threads ? { threads } : {}),
+              ...(flags.kvCache === 'shared' || flags.kvCache === 'copy' ? { kvCache: flags.kvCache } : {}),
             };
             if (!flags.json)
               io.stderr(`timing ${impl} at ${actualSize} px (round ${round + 1}/${rounds})…\n`);
