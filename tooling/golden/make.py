@@ -61,6 +61,12 @@ def _vqvae(ctx) -> None:  # fixtures/vqvae/ (vqvae_cases.py)
     vqvae_cases.write_vqvae_cases(REPO)
 
 
+def _lora(ctx) -> None:  # fixtures/lora/ (lora_cases.py; needs peft)
+    import lora_cases
+
+    lora_cases.write_lora_cases(REPO)
+
+
 def _sampling(ctx) -> None:  # fixtures/sampling/ (sampling_cases.py)
     import sampling_cases
 
@@ -76,6 +82,7 @@ STEPS = [
     Step("tokenizer-extra", _tokenizer_extra),                 # fixtures/tokenizer-extra/cases.json
     Step("resize", _resize),                                   # fixtures/resize/*
     Step("sampling", _sampling),                               # fixtures/sampling/cases.json
+    Step("lora", _lora),                                       # fixtures/lora/ (after models: reads tiny-3b)
     Step("vqvae", _vqvae, ["vqvae"]),                          # fixtures/vqvae/* (mask decoder + placement)
     Step("manifest", manifest.build, ["manifest.json"]),       # fixtures/golden/manifest.json, fixtures/manifest.json (last)
 ]

@@ -19,6 +19,7 @@ import {
 import type { GraphBuilder } from '@pali/onnx';
 import { type ExternalTensorRef, openSafetensors, writeModel } from '@pali/onnx/node';
 import { buildVisionGraph } from '@pali/siglip';
+import { readLoraAdapter } from './lora.js';
 
 export interface ConvertProgress {
   /** What is being written: a component's ONNX file, or the JSON and tokenizer files. */
@@ -34,6 +35,8 @@ export interface ConvertOptions {
   overwrite?: boolean;
   /** Bake HF 5.x sliding-window attention into the decoder (off: the training semantics). */
   slidingWindow?: boolean;
+  /** A PEFT LoRA adapter folder to merge into the weights before export. */
+  lora?: string;
   /** Weight variant(s): one dtype for all components or one per component (default fp32). */
   dtype?: DtypeChoice;
   /**
@@ -90,8 +93,9 @@ export async function convertCheckpoint(
   const reader = await openSafetensors(source);
   const staging = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   try {
-    const weights = checkpointWeights(reader, source);
-    validateCheckpoint(config, weights, source);
+    const base = checkpointWeights(reader, source);
+    validateCheckpoint(config, base, source);
+    const weights = options.lora ? (await readLoraAdapter(resolve(options.lora))).merge(base) : base;
     const dtypeOf = (c: Component) => componentDtype(options.dtype ?? 'fp32', c);
     // The decoder is written before embed_tokens so that embed_tokens can point at its table.
     const graphs: [Component, GraphBuilder][] = [

@@ -7,6 +7,7 @@ import { formatBytes, ProgressLine } from '../progress.js';
 
 interface ConvertFlags {
   dtype: string;
+  lora?: string;
   shareEmbedding: boolean;
   overwrite?: boolean;
   slidingWindow?: boolean;
@@ -27,6 +28,10 @@ export function registerConvert(program: Command, io: CliIO): void {
       'fp32',
     )
     .option(
+      '--lora <dir>',
+      'merge a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) first',
+    )
+    .option(
       '--no-share-embedding',
       'give embed_tokens its own copy of the tied table (for transformers.js in browsers)',
     )
@@ -45,6 +50,7 @@ export function registerConvert(program: Command, io: CliIO): void {
           slidingWindow: flags.slidingWindow ?? false,
           dtype: parseDtype(flags.dtype) ?? 'fp32',
           shareEmbedding: flags.shareEmbedding,
+          ...(flags.lora ? { lora: resolve(io.cwd, flags.lora) } : {}),
           signal,
           onProgress: (p) => progress.update(`writing ${p.stage}`, p.written, p.total),
         });
