@@ -35,6 +35,8 @@ export interface ConvertOptions {
   overwrite?: boolean;
   /** Bake HF 5.x sliding-window attention into the decoder (off: the training semantics). */
   slidingWindow?: boolean;
+  /** Write only these components (default all three), e.g. to measure one. */
+  components?: readonly Component[];
   /** A PEFT LoRA adapter folder to merge into the weights before export. */
   lora?: string;
   /** Weight variant(s): one dtype for all components or one per component (default fp32). */
@@ -98,27 +100,27 @@ export async function convertCheckpoint(
     const weights = options.lora ? (await readLoraAdapter(resolve(options.lora))).merge(base) : base;
     const dtypeOf = (c: Component) => componentDtype(options.dtype ?? 'fp32', c);
     // The decoder is written before embed_tokens so that embed_tokens can point at its table.
-    const graphs: [Component, GraphBuilder][] = [
-      ['vision_encoder', buildVisionGraph(config, weights, { dtype: dtypeOf('vision_encoder') })],
+    const wanted = new Set(options.components ?? ['vision_encoder', 'decoder_model_merged', 'embed_tokens']);
+    const graphs: [Component, () => GraphBuilder][] = [
+      ['vision_encoder', () => buildVisionGraph(config, weights, { dtype: dtypeOf('vision_encoder') })],
       [
         'decoder_model_merged',
-        buildDecoderGraph(config, weights, {
-          slidingWindow: options.slidingWindow ?? false,
-          dtype: dtypeOf('decoder_model_merged'),
-        }),
+        () =>
+          buildDecoderGraph(config, weights, {
+            slidingWindow: options.slidingWindow ?? false,
+            dtype: dtypeOf('decoder_model_merged'),
+          }),
       ],
-      ['embed_tokens', buildEmbedGraph(config, weights, { dtype: dtypeOf('embed_tokens') })],
-    ];
-    const total = graphs.reduce(
-      (sum, [, g]) => sum + g.initializers.reduce((s, i) => s + i.byteLength, 0),
-      0,
-    );
+      ['embed_tokens', () => buildEmbedGraph(config, weights, { dtype: dtypeOf('embed_tokens') })],
+    ].filter(([c]) => wanted.has(c as Component)) as [Component, () => GraphBuilder][];
+    const built = graphs.map(([c, build]) => [c, build()] as [Component, GraphBuilder]);
+    const total = built.reduce((sum, [, g]) => sum + g.initializers.reduce((s, i) => s + i.byteLength, 0), 0);
     await mkdir(join(staging, 'onnx'), { recursive: true });
     let done = 0;
     const externalData: Record<string, number> = {};
     const sharedData: Record<string, string> = {};
     let decoderTensors = new Map<string, ExternalTensorRef>();
-    for (const [component, graph] of graphs) {
+    for (const [component, graph] of built) {
       throwIfAborted(signal, 'conversion');
       const file = onnxPath(component, dtypeOf(component));
       const refs = new Map<string, ExternalTensorRef>();
@@ -141,7 +143,7 @@ export async function convertCheckpoint(
       done += graph.initializers.reduce((s, i) => s + i.byteLength, 0);
     }
     options.onProgress?.({ stage: 'files', written: done, total });
-    const variants = Object.fromEntries(graphs.map(([c]) => [c, [dtypeOf(c)]]));
+    const variants = Object.fromEntries(built.map(([c]) => [c, [dtypeOf(c)]]));
     await writeFolderFiles(
       source,
       staging,

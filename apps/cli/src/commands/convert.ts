@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
+import { ERROR_CODES, PaliError } from '@pali/errors';
+import type { Component } from '@pali/model-folder';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { interruptSignal, parseDtype } from '../model-options.js';
@@ -7,11 +9,33 @@ import { formatBytes, ProgressLine } from '../progress.js';
 
 interface ConvertFlags {
   dtype: string;
+  only?: string;
   lora?: string;
   shareEmbedding: boolean;
   overwrite?: boolean;
   slidingWindow?: boolean;
   json?: boolean;
+}
+
+const COMPONENT_NAMES: Record<string, Component> = {
+  vision: 'vision_encoder',
+  vision_encoder: 'vision_encoder',
+  embedding: 'embed_tokens',
+  embed_tokens: 'embed_tokens',
+  decoder: 'decoder_model_merged',
+  decoder_model_merged: 'decoder_model_merged',
+};
+
+function parseComponents(list: string): Component[] {
+  return list.split(',').map((name) => {
+    const c = COMPONENT_NAMES[name.trim()];
+    if (!c) {
+      throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--only: unknown component "${name}"`, {
+        hint: 'Use vision, embedding and/or decoder',
+      });
+    }
+    return c;
+  });
 }
 
 /** `pali convert SRC OUT`: a Hugging Face PaliGemma 2 checkpoint folder → an ONNX model folder. */
@@ -27,6 +51,7 @@ export function registerConvert(program: Command, io: CliIO): void {
       'weights: fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4, or per component as vision=fp32,embedding=q4,decoder=q4',
       'fp32',
     )
+    .option('--only <components>', 'write only these: vision, embedding, decoder (comma separated)')
     .option(
       '--lora <dir>',
       'merge a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) first',
@@ -51,6 +76,7 @@ export function registerConvert(program: Command, io: CliIO): void {
           dtype: parseDtype(flags.dtype) ?? 'fp32',
           shareEmbedding: flags.shareEmbedding,
           ...(flags.lora ? { lora: resolve(io.cwd, flags.lora) } : {}),
+          ...(flags.only ? { components: parseComponents(flags.only) } : {}),
           signal,
           onProgress: (p) => progress.update(`writing ${p.stage}`, p.written, p.total),
         });
