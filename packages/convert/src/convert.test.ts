@@ -162,6 +162,31 @@ describe('convertCheckpoint refuses bad checkpoints with errors that name the pr
     );
   });
 
+  it('a truncated shard, a tensor of the wrong dtype, and an existing output left untouched', async () => {
+    // tiny-28b is sharded: cut its second shard short.
+    const sharded = join(work, 'truncated');
+    cpSync(fixtureModelDir('tiny-28b'), sharded, { recursive: true });
+    const shard = join(sharded, 'model-00002-of-00002.safetensors');
+    const bytes = readFileSync(shard);
+    writeFileSync(shard, bytes.subarray(0, bytes.byteLength - 1000));
+    const existing = join(work, 'keep-me');
+    cpSync(fixtureModelDir('tiny-28b'), existing, { recursive: true });
+    const e = await failure(convertCheckpoint(sharded, existing, { overwrite: true }));
+    expect(e.code).toBe('CORRUPT_FILE');
+    expect(e.message).toMatch(/model-00002-of-00002\.safetensors/);
+    // The folder that was there is still there, unchanged.
+    expect(readFileSync(join(existing, 'model-00002-of-00002.safetensors'))).toEqual(
+      readFileSync(join(fixtureModelDir('tiny-28b'), 'model-00002-of-00002.safetensors')),
+    );
+    const wrongDtype = await brokenCheckpoint('dtype', (ts) => {
+      const t = ts.find((x) => x.name === 'multi_modal_projector.linear.bias')!;
+      Object.assign(t, { dtype: 'int64', data: new BigInt64Array(t.data.length) });
+    });
+    const d = await failure(convertCheckpoint(wrongDtype, join(work, 'out-dtype')));
+    expect(['UNSUPPORTED_DTYPE', 'CORRUPT_FILE']).toContain(d.code);
+    expect(d.message).toMatch(/multi_modal_projector\.linear\.bias|I64|int64/);
+  });
+
   it('a cancelled conversion leaves nothing behind', async () => {
     const controller = new AbortController();
     const promise = convertCheckpoint(fixtureModelDir('tiny-3b'), join(work, 'out-abort'), {
