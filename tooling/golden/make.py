@@ -82,8 +82,8 @@ STEPS = [
     Step("tokenizer-extra", _tokenizer_extra),                 # fixtures/tokenizer-extra/cases.json
     Step("resize", _resize),                                   # fixtures/resize/*
     Step("sampling", _sampling),                               # fixtures/sampling/cases.json
-    Step("lora", _lora),                                       # fixtures/lora/ (after models: reads tiny-3b)
     Step("vqvae", _vqvae, ["vqvae"]),                          # fixtures/vqvae/* (mask decoder + placement)
+    Step("lora", _lora),                                       # fixtures/lora/ (after models: reads tiny-3b)
     Step("manifest", manifest.build, ["manifest.json"]),       # fixtures/golden/manifest.json, fixtures/manifest.json (last)
 ]
 

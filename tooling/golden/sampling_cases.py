@@ -75,5 +75,10 @@ def write_sampling_cases(root: Path) -> None:
 
 
 if __name__ == "__main__":
+    # The same torch settings as make.py (one thread, deterministic kernels), so both give the same bytes.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import setup_determinism
+
+    setup_determinism()
     write_sampling_cases(Path(__file__).resolve().parents[2])
     sys.exit(0)

@@ -239,6 +239,11 @@ def write_vqvae_cases(root: Path) -> None:
 
 
 if __name__ == "__main__":
+    # The same torch settings as make.py (one thread, deterministic kernels), so both give the same bytes.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import setup_determinism
+
+    setup_determinism()
     torch.manual_seed(0)
     write_vqvae_cases(Path(__file__).resolve().parents[2])
     sys.exit(0)
