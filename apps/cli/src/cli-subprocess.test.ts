@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@pali/convert';
-import { fixtureModelDir, fixturePath, goldenCases, goldenTensor, readGoldenManifest } from '@pali/fixtures';
+import { fixtureImagePath, fixtureModelDir, goldenCases, goldenTensor } from '@pali/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from './exit-codes.js';
 
@@ -15,7 +15,7 @@ const TSX = import.meta.resolve('tsx');
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../test-data');
 const work = mkdtempSync(join(tmpdir(), 'pali-cli-sub-'));
 const model = join(work, 'tiny-3b');
-const image = (name: string) => fixturePath(readGoldenManifest().images.find((i) => i.name === name)!.file);
+const image = fixtureImagePath;
 
 beforeAll(async () => {
   await convertCheckpoint(fixtureModelDir('tiny-3b'), model);

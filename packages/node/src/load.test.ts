@@ -2,24 +2,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPaliError } from '@pali/errors';
-import {
-  FIXTURE_MODELS,
-  fixtureModelDir,
-  fixturePath,
-  goldenCases,
-  goldenTensor,
-  readGoldenManifest,
-} from '@pali/fixtures';
+import { FIXTURE_MODELS, fixtureImagePath, fixtureModelDir, goldenCases, goldenTensor } from '@pali/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type NodeImage, PaliGemma } from './index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pali-node-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function imagePath(name: string): string {
-  const image = readGoldenManifest().images.find((i) => i.name === name)!;
-  return fixturePath(image.file);
-}
+const imagePath = fixtureImagePath;
 
 /** HF generated with eos_token_id=[]: our generation stops at the model's eos, so compare up to it. */
 function expectedUntilEos(tokens: Int32Array, eos: readonly number[]): number[] {

@@ -4,12 +4,11 @@ import { join, relative } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
 import { isPaliError } from '@pali/errors';
 import {
+  fixtureImagePath,
   fixtureModelDir,
-  fixturePath,
   goldenCases,
   goldenTensor,
   readFixtureJson,
-  readGoldenManifest,
 } from '@pali/fixtures';
 import { buildDecoderGraph } from '@pali/gemma2';
 import { FakeHub } from '@pali/hub/testing';
@@ -32,7 +31,7 @@ beforeAll(async () => {
   endpoint = await hub.start();
 });
 
-const image = (name: string) => fixturePath(readGoldenManifest().images.find((i) => i.name === name)!.file);
+const image = fixtureImagePath;
 
 function filesOf(dir: string): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};

@@ -2,14 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
-import {
-  FIXTURE_MODELS,
-  fixtureModelDir,
-  fixturePath,
-  goldenCases,
-  goldenTensor,
-  readGoldenManifest,
-} from '@pali/fixtures';
+import { FIXTURE_MODELS, fixtureImagePath, fixtureModelDir, goldenCases, goldenTensor } from '@pali/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PaliGemma } from './index.js';
 
@@ -48,7 +41,7 @@ describe.each(FIXTURE_MODELS)('transformers.js 4.3.1 on our converted %s folder'
           do_sample: false,
         })) as { tolist(): bigint[][] };
         const theirTokens = output.tolist()[0]!.slice(ids.length).map(Number);
-        const image = fixturePath(readGoldenManifest().images.find((i) => i.name === c.images[0])!.file);
+        const image = fixtureImagePath(c.images[0]!);
         const [mine] = await ours.run({ image, prompt: c.prompts[0]!, maxNewTokens: 24 });
         expect(theirTokens, `${model}/${c.case}`).toEqual(mine!.tokens);
         const golden = Array.from(goldenTensor(c.tensors.tokens!).data).slice(0, theirTokens.length);

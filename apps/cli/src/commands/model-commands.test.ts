@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
 import {
+  fixtureImagePath,
   fixtureModelDir,
   fixturePath,
   goldenCases,
   goldenTensor,
   readFixtureJson,
-  readGoldenManifest,
 } from '@pali/fixtures';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   await convertCheckpoint(fixtureModelDir('tiny-3b'), model);
 });
 
-const image = (name: string) => fixturePath(readGoldenManifest().images.find((i) => i.name === name)!.file);
+const image = fixtureImagePath;
 
 async function pali(...args: string[]) {
   const io = bufferIO({ cwd: work });

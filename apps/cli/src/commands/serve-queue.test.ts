@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
-import { fixtureModelDir, fixturePath, readGoldenManifest } from '@pali/fixtures';
+import { fixtureImagePath, fixtureModelDir } from '@pali/fixtures';
 import { hasRedisServer, startRedis } from '@pali/serve/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../exit-codes.js';
@@ -15,7 +15,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 beforeAll(async () => {
   await convertCheckpoint(fixtureModelDir('tiny-3b'), model);
 });
-const image = fixturePath(readGoldenManifest().images.find((i) => i.name === 'rgb-37x23')!.file);
+const image = fixtureImagePath('rgb-37x23');
 
 /** Starts a long-running command; stop() sends it SIGTERM through its own listener only. */
 function background(args: string[]) {

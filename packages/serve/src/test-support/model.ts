@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
-import { fixtureModelDir, fixturePath, readGoldenManifest } from '@pali/fixtures';
+import { fixtureImagePath, fixtureModelDir } from '@pali/fixtures';
 
 /** Converts the tiny-3b fixture checkpoint into a model folder under a temp dir. */
 export async function tinyModel(): Promise<{ dir: string; model: string; cleanup: () => void }> {
@@ -13,7 +13,7 @@ export async function tinyModel(): Promise<{ dir: string; model: string; cleanup
 }
 
 export function fixtureImage(name: string): string {
-  return fixturePath(readGoldenManifest().images.find((i) => i.name === name)!.file);
+  return fixtureImagePath(name);
 }
 
 export function dataUrl(path: string, mime = 'image/png'): string {
