@@ -1,24 +1,6 @@
 import { ERROR_CODES, PaliError } from '@pali/errors';
-import { add, type GraphBuilder, matMul, type Value } from '@pali/onnx';
+import type { GraphBuilder, Value } from '@pali/onnx';
 import type { WeightProvider } from './checkpoint.js';
-
-/** Transposes a row-major [rows, cols] matrix (a Linear's [out, in] weight into MatMul's [in, out]). */
-export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  // Blocked so both sides stay in cache for the large (9216 × 2304) matrices.
-  const block = 64;
-  for (let r0 = 0; r0 < rows; r0 += block) {
-    const r1 = Math.min(rows, r0 + block);
-    for (let c0 = 0; c0 < cols; c0 += block) {
-      const c1 = Math.min(cols, c0 + block);
-      for (let r = r0; r < r1; r++) {
-        const src = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = data[src + c]!;
-      }
-    }
-  }
-  return out;
-}
 
 /**
  * Declares checkpoint tensors in a graph as lazy float32 initializers, after checking each shape
@@ -48,16 +30,5 @@ export class GraphWeights {
       const data = await this.source.read(name);
       return transform ? transform(data) : data;
     });
-  }
-
-  /** x · Wᵀ (+ b) for a Linear stored [out, in]; the weight is transposed once, at write time. */
-  linear(x: Value, prefix: string, inFeatures: number, outFeatures: number, withBias: boolean): Value {
-    const name = `${prefix}.weight`;
-    this.checkShape(name, [outFeatures, inFeatures]);
-    const weight = this.g.lazyInitializer(`${name}.T`, 'float32', [inFeatures, outFeatures], async () =>
-      transpose2d(await this.source.read(name), outFeatures, inFeatures),
-    );
-    const y = matMul(x, weight);
-    return withBias ? add(y, this.tensor(`${prefix}.bias`, [outFeatures])) : y;
   }
 }

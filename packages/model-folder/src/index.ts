@@ -9,7 +9,7 @@ export type { Gemma2Config, PaliGemmaConfig, SiglipVisionConfig } from './config
 export { parsePaliGemmaConfig } from './config.js';
 export type { GenerationConfig } from './generation-config.js';
 export { parseGenerationConfig } from './generation-config.js';
-export { GraphWeights, transpose2d } from './graph-weights.js';
+export { GraphWeights } from './graph-weights.js';
 export { JsonFields } from './json-fields.js';
 export type { Component, DtypeChoice, ModelDtype, PaliFolderInfo } from './layout.js';
 export {
