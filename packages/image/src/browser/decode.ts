@@ -1,4 +1,5 @@
 import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
+import { fetchImage } from '../fetch-image.js';
 import { checkEncoded, describeInput, readImageSize } from '../format.js';
 import { type DecodeOptions, decodedPixels, encodedBytes, type ImageInput } from '../input.js';
 import { applyOrientation, readExifOrientation } from '../orientation.js';
@@ -7,23 +8,7 @@ import { browserAppliesOrientation } from './orientation-probe.js';
 import { readRgbaCanvas, readRgbaWebgl } from './pixels.js';
 
 async function fetchBlob(url: string, signal: AbortSignal | undefined): Promise<Blob> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal });
-  } catch (cause) {
-    throwIfAborted(signal, 'image download');
-    throw new PaliError(ERROR_CODES.NETWORK_ERROR, `Could not fetch ${url}`, {
-      hint: 'Check the URL, the network and the server’s CORS headers',
-      cause,
-    });
-  }
-  if (!response.ok) {
-    throw new PaliError(ERROR_CODES.NETWORK_ERROR, `Fetching ${url} answered ${response.status}`, {
-      hint: 'Check the URL',
-      details: { status: response.status },
-    });
-  }
-  return response.blob();
+  return (await fetchImage(url, signal, 'Check the URL, the network and the server’s CORS headers')).blob();
 }
 
 async function toBlob(input: ImageInput, signal: AbortSignal | undefined): Promise<Blob> {

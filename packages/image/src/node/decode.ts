@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, isPaliError, PaliError, throwIfAborted } from '@pali/errors';
 import sharp from 'sharp';
+import { fetchImage } from '../fetch-image.js';
 import { checkEncoded, describeInput } from '../format.js';
 import {
   clipGrey16,
@@ -14,23 +15,11 @@ import {
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, type RgbImage, toRgb } from '../rgb-image.js';
 
 async function fetchBytes(url: string, signal: AbortSignal | undefined): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal });
-  } catch (cause) {
-    throwIfAborted(signal, 'image download');
-    throw new PaliError(ERROR_CODES.NETWORK_ERROR, `Could not fetch ${url}`, {
-      hint: 'Check the URL and the network, or pass a local file',
-      cause,
-    });
-  }
-  if (!response.ok) {
-    throw new PaliError(ERROR_CODES.NETWORK_ERROR, `Fetching ${url} answered ${response.status}`, {
-      hint: 'Check the URL',
-      details: { status: response.status },
-    });
-  }
-  return new Uint8Array(await response.arrayBuffer());
+  return new Uint8Array(
+    await (
+      await fetchImage(url, signal, 'Check the URL and the network, or pass a local file')
+    ).arrayBuffer(),
+  );
 }
 
 async function readPath(path: string): Promise<Uint8Array> {
