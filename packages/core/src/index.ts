@@ -13,5 +13,5 @@ export type {
   SegmentResult,
   TextResult,
 } from './requests.js';
-export type { ImageDecoder, ModelFiles, Runtime } from './runtime.js';
+export type { ImageDecoder, ModelFiles, Runtime, SessionFileOptions } from './runtime.js';
 export { StopStringFilter } from './stop-strings.js';

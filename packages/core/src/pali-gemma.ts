@@ -41,7 +41,20 @@ export class PaliGemma<I> {
     private readonly decodeImage: ImageDecoder<I>,
     private readonly preprocessOptions: Parameters<typeof preprocess>[1],
     private readonly sharedKvCache: boolean,
+    private readonly prefillSession: InferenceSession | undefined,
+    /** Whether images go through the folder's int8 vision tower (see LoadOptions.prefill). */
+    readonly int8Vision: boolean,
   ) {}
+
+  /** How the KV cache is kept between steps (see LoadOptions.kvCache). */
+  get kvCacheMode(): 'shared' | 'copy' {
+    return this.sharedKvCache ? 'shared' : 'copy';
+  }
+
+  /** Whether prompts run on the folder's int8 prefill graph (see LoadOptions.prefill). */
+  get int8Prefill(): boolean {
+    return this.prefillSession !== undefined;
+  }
 
   static async fromFolder<I>(
     files: ModelFiles,
@@ -70,6 +83,8 @@ export class PaliGemma<I> {
         imageStd: p.imageStd,
       },
       parts.sharedKvCache,
+      parts.prefillSession,
+      parts.int8Vision,
     );
   }
 
@@ -290,7 +305,11 @@ export class PaliGemma<I> {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+    await Promise.all(
+      [...Object.values(this.sessions), ...(this.prefillSession ? [this.prefillSession] : [])].map((s) =>
+        s.release(),
+      ),
+    );
     await this.maskDecoder?.release?.();
   }
 
@@ -322,7 +341,10 @@ export class PaliGemma<I> {
           throw new PaliError(ERROR_CODES.INTERNAL, 'embed_tokens returned a wrong size');
         return embeds;
       },
-      { sharedCache: this.sharedKvCache },
+      {
+        sharedCache: this.sharedKvCache,
+        ...(this.prefillSession ? { prefillSession: this.prefillSession } : {}),
+      },
     );
   }
 

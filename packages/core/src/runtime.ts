@@ -2,11 +2,22 @@ import type { RgbImage } from '@pali/image';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
 /** The ONNX Runtime an adapter injects: onnxruntime-node or onnxruntime-web. */
+export interface SessionFileOptions {
+  externalData?: string;
+  /**
+   * false: run the weights as stored instead of repacking them at load (ORT's
+   * session.disable_prepacking). For graphs whose kernels do not need it (the int8 prefill graph's
+   * DynamicQuantizeMatMul loses ~17 % at M=256 without it, but loads in 0.05 s instead of 5.7 s and
+   * reads its weights from the mapped file instead of a heap copy). Runtimes may ignore it.
+   */
+  prepack?: boolean;
+}
+
 export interface Runtime {
   /** The runtime's Tensor class. */
   readonly Tensor: typeof Tensor;
   /** Opens a session for a model file of the folder (with its external data, if any). */
-  createSession(file: string, options: { externalData?: string }): Promise<InferenceSession>;
+  createSession(file: string, options: SessionFileOptions): Promise<InferenceSession>;
   /** A short name for messages and benchmarks, e.g. "onnxruntime-node 1.30.0 (cpu)". */
   readonly name: string;
 }

@@ -30,6 +30,11 @@ export interface DecoderRunnerOptions {
    * Only for decoders built on GroupQueryAttention (ours); exports with concat semantics need false.
    */
   sharedCache?: boolean;
+  /**
+   * A session that runs the prompt pass instead of `session` (the int8 prefill graph): same inputs
+   * and outputs, other weight formats. Steps always run on `session`.
+   */
+  prefillSession?: InferenceSession;
 }
 
 /**
@@ -42,6 +47,7 @@ export class DecoderRunner implements StepModel {
   private past: { key: Tensor; value: Tensor }[] = [];
   private capacity = 0;
   private readonly shared: boolean;
+  private readonly prefillSession: InferenceSession | undefined;
   private mask: number[][] = [];
   private nextPosition: number[] = [];
   private prompt: DecoderPrompt | undefined;
@@ -55,9 +61,16 @@ export class DecoderRunner implements StepModel {
   ) {
     this.vocabSize = config.vocabSize;
     this.shared = options.sharedCache ?? false;
+    this.prefillSession = options.prefillSession;
     const missing = [DECODER_IO.inputsEmbeds, DECODER_IO.positionIds, DECODER_IO.pastKey(0)].filter(
       (n) => !session.inputNames.includes(n),
     );
+    const prefillIo = options.prefillSession?.inputNames.join();
+    if (prefillIo !== undefined && prefillIo !== session.inputNames.join()) {
+      throw new PaliError(ERROR_CODES.CORRUPT_FILE, "The prefill graph does not take the decoder's inputs", {
+        hint: 'Convert the folder again with --prefill int8 (the prefill graph pairs with one decoder)',
+      });
+    }
     if (missing.length > 0) {
       throw new PaliError(ERROR_CODES.CORRUPT_FILE, `The decoder has no input ${missing.join(', ')}`, {
         hint: 'Use a decoder_model_merged in the onnx-community layout',
@@ -107,6 +120,7 @@ export class DecoderRunner implements StepModel {
       length,
       BigInt64Array.from(Array.from(prompt.positionIds, (p) => BigInt(p))),
       signal,
+      this.prefillSession ?? this.session,
     );
   }
 
@@ -162,6 +176,7 @@ export class DecoderRunner implements StepModel {
     length: number,
     positions: BigInt64Array,
     signal?: AbortSignal,
+    session: InferenceSession = this.session,
   ): Promise<Float32Array[]> {
     throwIfAborted(signal, 'generation');
     const c = this.config;
@@ -170,7 +185,7 @@ export class DecoderRunner implements StepModel {
       [DECODER_IO.inputsEmbeds]: new this.TensorType('float32', embeds, [batch, length, c.hiddenSize]),
       [DECODER_IO.positionIds]: new this.TensorType('int64', positions, [batch, length]),
     };
-    if (this.session.inputNames.includes(DECODER_IO.attentionMask)) {
+    if (session.inputNames.includes(DECODER_IO.attentionMask)) {
       feeds[DECODER_IO.attentionMask] = new this.TensorType(
         'int64',
         BigInt64Array.from(this.mask.flat(), (m) => BigInt(m)),
@@ -188,10 +203,10 @@ export class DecoderRunner implements StepModel {
         fetches[DECODER_IO.presentKey(i)] = key;
         fetches[DECODER_IO.presentValue(i)] = value;
       });
-      const out = await this.session.run(feeds, fetches as Record<string, Tensor>);
+      const out = await session.run(feeds, fetches as Record<string, Tensor>);
       return this.logitsOf(out[DECODER_IO.logits]!, batch);
     }
-    const out = await this.session.run(feeds);
+    const out = await session.run(feeds);
     this.dispose();
     this.past = Array.from({ length: c.numHiddenLayers }, (_, i) => ({
       key: out[DECODER_IO.presentKey(i)]!,

@@ -25,6 +25,8 @@ export {
   onnxPath,
   PALI_CONFIG_KEY,
   parseModelDtype,
+  prefillPath,
+  VISION_PREFILL_PATH,
 } from './layout.js';
 export type { PreprocessorConfig, ResampleName } from './preprocessor-config.js';
 export { PIL_RESAMPLE, parsePreprocessorConfig } from './preprocessor-config.js';

@@ -55,6 +55,21 @@ export function externalDataPath(component: Component, dtype: ModelDtype): strin
   return `${onnxPath(component, dtype)}_data`;
 }
 
+/**
+ * Our int8 prefill graph for a decoder variant (`onnx/decoder_prefill_int8_q4.onnx` for q4): the same
+ * decoder with DynamicQuantizeMatMul layers, run once per prompt; it reads the head, norms and RoPE
+ * tables from that decoder's data file. transformers.js does not know it and never loads it.
+ */
+export function prefillPath(decoderDtype: ModelDtype): string {
+  return `onnx/decoder_prefill_int8${DTYPE_SUFFIX[decoderDtype]}.onnx`;
+}
+
+/**
+ * The vision tower with int8 (DynamicQuantizeMatMul) linears, written with the prefill graph: it runs
+ * once per image, at M = 256-4096 rows, where int8 is ~2× int4 MatMulNBits on CPU.
+ */
+export const VISION_PREFILL_PATH = 'onnx/vision_encoder_prefill_int8.onnx';
+
 /** The JSON and tokenizer files every model folder has. */
 export const FOLDER_FILES = {
   config: 'config.json',
@@ -94,6 +109,8 @@ export interface PaliFolderInfo {
    * tied table): file name → data file name, both in onnx/.
    */
   sharedExternalData?: Record<string, string>;
+  /** The int8 graphs of the prompt pass: the vision tower, and per decoder variant its prefill graph. */
+  prefill?: { vision?: string; decoder?: Partial<Record<ModelDtype, string>> };
   /** Which component variants the folder holds. */
   variants?: Partial<Record<Component, ModelDtype[]>>;
 }

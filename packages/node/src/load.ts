@@ -68,6 +68,8 @@ export async function loadPaliGemma(
     {
       ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
       ...(options.templates ? { templates: options.templates } : {}),
+      ...(options.kvCache !== undefined ? { kvCache: options.kvCache } : {}),
+      ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
       onProgress: (e) => options.onProgress?.(e),
     },
   );

@@ -44,10 +44,13 @@ export function nodeRuntime(root: string, options: NodeRuntimeOptions = {}): Run
   return {
     Tensor: ort.Tensor,
     name: `onnxruntime-node ${ort.env.versions?.common ?? ''} (${providers.join(', ')})`.replace('  ', ' '),
-    async createSession(file) {
+    async createSession(file, { prepack = true } = {}) {
       const path = join(root, file);
       try {
-        return await ort.InferenceSession.create(path, sessionOptions);
+        return await ort.InferenceSession.create(
+          path,
+          prepack ? sessionOptions : { ...sessionOptions, extra: { session: { disable_prepacking: '1' } } },
+        );
       } catch (cause) {
         throw new PaliError(
           ERROR_CODES.RUNTIME_ERROR,

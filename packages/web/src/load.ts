@@ -150,6 +150,9 @@ async function openEngine(
     // onnxruntime-web 1.30 gives wrong tokens with GroupQueryAttention's shared (in-place) KV
     // buffer: the browser test caught it. Each step hands present to past instead.
     kvCache: 'copy',
+    // The int8 prefill graph is a second copy of the layer weights (~2 GB for 3B): not worth the
+    // download and the tab's memory in a browser.
+    prefill: 'off',
     onProgress: (e) => options.onProgress?.(e),
   });
   let masks: MaskCodeDecoder | undefined;

@@ -65,7 +65,7 @@ export type Backend = 'webgpu' | 'wasm';
 
 export type LoadProgress =
   | ({ stage: 'download' } & HubProgressEvent)
-  | { stage: 'session'; component: Component; file: string }
+  | { stage: 'session'; component: Component | 'prefill'; file: string }
   | { stage: 'backend'; backend: Backend; reason?: string };
 
 /** Everything a load takes that can cross a worker boundary (no functions, no signals). */

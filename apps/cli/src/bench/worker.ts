@@ -15,6 +15,8 @@ export interface WorkerRequest {
   threads?: number;
   /** Ours only: how the KV cache is kept (see LoadOptions.kvCache). */
   kvCache?: 'auto' | 'shared' | 'copy';
+  /** Ours only: whether prompts run on the folder's int8 prefill graph (see LoadOptions.prefill). */
+  prefill?: 'auto' | 'off';
 }
 
 export interface WorkerResult {
@@ -36,6 +38,7 @@ async function runOurs(r: WorkerRequest): Promise<Omit<WorkerResult, 'peakRssByt
     offline: true,
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.kvCache ? { kvCache: r.kvCache } : {}),
+    ...(r.prefill ? { prefill: r.prefill } : {}),
   });
   const loadMs = performance.now() - t;
   try {

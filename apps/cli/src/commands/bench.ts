@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@pali/convert';
 import { ERROR_CODES, PaliError } from '@pali/errors';
-import type { ModelDtype } from '@pali/model-folder';
+import { type ModelDtype, prefillPath } from '@pali/model-folder';
 import type { Command } from 'commander';
 import { type MachineLimits, measureMachineLimits } from '../bench/machine-limits.js';
 import { ensureRandomCheckpoint, PALIGEMMA2_3B } from '../bench/random-checkpoint.js';
@@ -21,6 +21,7 @@ interface BenchFlags {
   dtype: string;
   threads?: string;
   kvCache?: string;
+  prefill: string;
   cache?: string;
   modelFolder?: string;
   image?: string;
@@ -35,6 +36,8 @@ export interface BenchRow extends WorkerResult {
   modelBytes: number;
   /** The decoder's weights: what one decoded token reads. */
   decoderBytes: number;
+  /** Ours: what ran the prompt, the int8 prefill graph or the decoder itself. */
+  prefill?: 'int8' | 'decoder';
   error?: string;
 }
 
@@ -67,6 +70,11 @@ export function registerBench(program: Command, io: CliIO): void {
       '--kv-cache <mode>',
       'ours: shared (written in place, the default for our folders) or copy (present → past each step)',
     )
+    .option(
+      '--prefill <kind>',
+      'ours: int8 (convert with the int8 prefill graph and run prompts on it) or off (the decoder runs the prompt)',
+      'int8',
+    )
     .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
     .option('--rounds <n>', "alternate the implementations n times and keep each one's best figures", '1')
     .action(async (flags: BenchFlags) => {
@@ -78,6 +86,9 @@ export function registerBench(program: Command, io: CliIO): void {
         if (!(IMPLS as readonly string[]).includes(i))
           throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--impl ${i} is not one of ${IMPLS.join(', ')}`);
       }
+      if (flags.prefill !== 'int8' && flags.prefill !== 'off')
+        throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--prefill ${flags.prefill} is not int8 or off`);
+      const prefill = flags.prefill;
       const dtype = parseDtype(flags.dtype);
       if (typeof dtype !== 'string') {
         throw new PaliError(
@@ -105,14 +116,18 @@ export function registerBench(program: Command, io: CliIO): void {
         folders.push(
           flags.modelFolder
             ? resolve(io.cwd, flags.modelFolder)
-            : await randomModelFolder(io, cache, size, dtype, flags.reconvert === true),
+            : await randomModelFolder(io, cache, size, dtype, flags.reconvert === true, prefill),
         );
       }
       const limits = flags.limits ? await measureMachineLimits(threads) : undefined;
       const rows: BenchRow[] = [];
       for (const folder of folders) {
         const actualSize = await folderImageSize(folder);
-        const modelBytes = variantBytes(folder, dtype);
+        // Ours also reads the int8 prefill graph when it runs on it: count its files for ours.
+        const prefillFiles = prefill === 'int8' && existsSync(join(folder, prefillPath(dtype)));
+        const modelBytes = (impl: string) =>
+          variantBytes(folder, dtype) +
+          (impl === 'ours' && prefillFiles ? filesBytes(join(folder, prefillPath(dtype))) : 0);
         const decoderBytes = variantBytes(folder, dtype, ['decoder_model_merged']);
         const best = new Map<string, BenchRow>();
         // Alternating rounds spread the effect of other load on the machine over both implementations.
@@ -127,14 +142,16 @@ export function registerBench(program: Command, io: CliIO): void {
               dtype,
               ...(threads ? { threads } : {}),
               ...(flags.kvCache === 'shared' || flags.kvCache === 'copy' ? { kvCache: flags.kvCache } : {}),
+              ...(impl === 'ours' ? { prefill: prefill === 'int8' ? 'auto' : 'off' } : {}),
             };
             if (!flags.json)
               io.stderr(`timing ${impl} at ${actualSize} px (round ${round + 1}/${rounds})…\n`);
             const row: BenchRow = {
               ...(await runWorker(request)),
               size: actualSize,
-              modelBytes,
+              modelBytes: modelBytes(impl),
               decoderBytes,
+              ...(impl === 'ours' ? { prefill: prefillFiles ? 'int8' : 'decoder' } : {}),
             };
             best.set(impl, bestOf(best.get(impl), row));
           }
@@ -175,9 +192,12 @@ async function randomModelFolder(
   size: 224 | 448,
   dtype: ModelDtype,
   reconvert: boolean,
+  prefill: 'int8' | 'off',
 ): Promise<string> {
   const out = join(cache, `onnx-${size}-${dtype}`);
-  if (!reconvert && existsSync(join(out, 'config.json'))) return out;
+  const complete =
+    existsSync(join(out, 'config.json')) && (prefill === 'off' || existsSync(join(out, prefillPath(dtype))));
+  if (!reconvert && complete) return out;
   const checkpoint = await ensureRandomCheckpoint(
     cache,
     size,
@@ -189,6 +209,8 @@ async function randomModelFolder(
   try {
     await convertCheckpoint(checkpoint, out, {
       dtype,
+      // Always written: --prefill off then times the same folder without it.
+      prefill: 'int8',
       overwrite: true,
       onProgress: (p) => progress.update('converting', p.written, p.total),
     });
@@ -214,6 +236,13 @@ function variantBytes(
         total += statSync(join(dir, f)).size;
     }
   }
+  return total;
+}
+
+/** Bytes of one .onnx file and its external data. */
+function filesBytes(onnxFile: string): number {
+  let total = 0;
+  for (const f of [onnxFile, `${onnxFile}_data`]) if (existsSync(f)) total += statSync(f).size;
   return total;
 }
 
@@ -263,19 +292,24 @@ function runWorker(request: WorkerRequest): Promise<WorkerResult & { error?: str
   });
 }
 
-/** FLOPs of the vision tower and of a prefill of `promptTokens`, for the GEMM floor on TTFT. */
-function prefillFlops(size: number, promptTokens: number): number {
+/** FLOPs of the vision tower (with the projector) at `size` px. */
+function visionFlops(size: number): number {
   const t = PALIGEMMA2_3B.text;
   const v = PALIGEMMA2_3B.vision;
   const patches = (size / v.patch) ** 2;
-  const visionParams =
-    v.layers * (4 * v.hidden * v.hidden + 2 * v.hidden * v.intermediate) + v.hidden * t.hidden;
-  const decoderParams =
+  const params = v.layers * (4 * v.hidden * v.hidden + 2 * v.hidden * v.intermediate) + v.hidden * t.hidden;
+  return 2 * params * patches;
+}
+
+/** FLOPs of the decoder's Linear layers over a prompt of `tokens`, plus the head for one position. */
+function promptFlops(tokens: number): number {
+  const t = PALIGEMMA2_3B.text;
+  const params =
     t.layers *
     (2 * t.hidden * t.heads * t.headDim +
       2 * t.hidden * t.kvHeads * t.headDim +
       3 * t.hidden * t.intermediate);
-  return 2 * visionParams * patches + 2 * decoderParams * promptTokens + 2 * t.hidden * t.vocab;
+  return 2 * params * tokens + 2 * t.hidden * t.vocab;
 }
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
@@ -291,7 +325,7 @@ export function formatTable(
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.impl} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} |${r.error ? ` error: ${r.error}` : ''}`,
+      `| ${r.impl}${r.prefill === 'int8' ? ' (int8 prefill)' : ''} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} |${r.error ? ` error: ${r.error}` : ''}`,
     );
   }
   const sizes = [...new Set(rows.map((r) => r.size))];
@@ -308,17 +342,30 @@ export function formatTable(
     );
   }
   if (limits) {
+    const th = limits.threads ? `${limits.threads} threads` : 'default threads';
     lines.push(
       '',
-      `machine: ${fmt(limits.memoryBandwidthGBs, 1)} GB/s streaming weights (ORT fp32 MatMul 1×2304·2304×32768), ${fmt(limits.gemmGflops, 1)} GFLOP/s fp32 GEMM (256×2304·2304×9216)`,
+      `machine limits (ONNX Runtime kernels on this machine, ${th}; 2304-wide weights):`,
+      '',
+      '| kernel | shape | rate |',
+      '|---|---|---|',
+      `| fp32 MatMul | M=1, N=32768 | ${fmt(limits.memoryBandwidthGBs, 1)} GB/s of weights |`,
+      `| q4 MatMulNBits (blk 32, acc 4) | M=1, N=65536 | ${fmt(limits.q4StreamGBs, 1)} GB/s of weights |`,
+      `| fp32 MatMul | M=256, N=9216 | ${fmt(limits.gemmGflops, 0)} GFLOP/s |`,
+      `| q4 MatMulNBits | M=256, N=9216 | ${fmt(limits.q4Gflops, 0)} GFLOP/s |`,
+      `| int8 DynamicQuantizeMatMul, prepacked | M=256, N=9216 | ${fmt(limits.int8Gflops, 0)} GFLOP/s |`,
+      `| int8 DynamicQuantizeMatMul, as stored (the prefill graph) | M=256, N=9216 | ${fmt(limits.int8UnpackedGflops, 0)} GFLOP/s |`,
+      '',
     );
     for (const size of sizes) {
       const r = rows.find((x) => x.size === size);
       if (!r?.decoderBytes) continue;
-      // Decoding reads every decoder weight once per token; prefill is GEMM bound.
-      const promptTokens = (size / 14) ** 2 + 4;
+      // Decoding reads every decoder weight (the tied head included) once per token; the vision
+      // tower and the prompt are GEMMs. These are bounds from single kernels, not predictions.
+      const prompt = promptFlops((size / 14) ** 2 + 4);
+      const vision = visionFlops(size) / (limits.q4Gflops * 1e9);
       lines.push(
-        `- ${size} px estimates: decode ≈ ${fmt((limits.memoryBandwidthGBs * 1e9) / r.decoderBytes)} tok/s (that rate / decoder weight bytes), TTFT ≈ ${fmt(prefillFlops(size, promptTokens) / (limits.gemmGflops * 1e9))} s (vision + prefill FLOPs / that GEMM rate)`,
+        `- ${size} px bounds: decode ≤ ${fmt((limits.q4StreamGBs * 1e9) / r.decoderBytes)} tok/s (q4 stream rate / decoder bytes); TTFT ≥ ${fmt(vision + prompt / (limits.int8UnpackedGflops * 1e9))} s with the int8 prefill graph, ≥ ${fmt(vision + prompt / (limits.q4Gflops * 1e9))} s on the q4 decoder (vision at the q4 rate + prompt FLOPs at the prefill kernel's rate)`,
       );
     }
   }

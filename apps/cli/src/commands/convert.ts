@@ -14,6 +14,7 @@ interface ConvertFlags {
   shareEmbedding: boolean;
   overwrite?: boolean;
   slidingWindow?: boolean;
+  prefill: string;
   json?: boolean;
 }
 
@@ -64,8 +65,16 @@ export function registerConvert(program: Command, io: CliIO): void {
       '--sliding-window',
       'bake in HF 5.x sliding-window attention (default: the training semantics, off)',
     )
+    .option(
+      '--prefill <kind>',
+      'int8: also write an int8 (DynamicQuantizeMatMul) prefill graph for the prompt pass, ~2.5× faster than q4 on CPU, one more copy of the layer weights on disk and in memory; none',
+      'none',
+    )
     .option('--json', 'print the written files as JSON')
     .action(async (src: string, out: string, flags: ConvertFlags) => {
+      if (flags.prefill !== 'int8' && flags.prefill !== 'none') {
+        throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--prefill ${flags.prefill} is not int8 or none`);
+      }
       const progress = new ProgressLine(io);
       const started = performance.now();
       const { signal, release } = interruptSignal();
@@ -75,6 +84,7 @@ export function registerConvert(program: Command, io: CliIO): void {
           slidingWindow: flags.slidingWindow ?? false,
           dtype: parseDtype(flags.dtype) ?? 'fp32',
           shareEmbedding: flags.shareEmbedding,
+          prefill: flags.prefill,
           ...(flags.lora ? { lora: resolve(io.cwd, flags.lora) } : {}),
           ...(flags.only ? { components: parseComponents(flags.only) } : {}),
           signal,

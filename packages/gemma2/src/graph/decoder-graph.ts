@@ -62,6 +62,18 @@ export interface DecoderGraphOptions {
   slidingWindow?: boolean;
   /** Weight format of the Linear layers and of the tied head; default fp32. */
   dtype?: ModelDType;
+  /**
+   * Weight format of the Linear layers alone, when it differs from the head's: the int8 prefill graph
+   * uses q8 (DynamicQuantizeMatMul, ~2.5× MatMulNBits' int4 rate on a long prompt) with the q4 head
+   * of the decoder it pairs with, so that both can share that head's tensors.
+   */
+  layerDtype?: ModelDType;
+  /**
+   * Give the head its own int8 per-channel copy of the table (a DynamicQuantizeMatMul) instead of the
+   * tied one: for the prefill graph, which never gathers, so that nothing in it needs weight
+   * prepacking and its session can map the weights straight from the file (loads in ~0.05 s).
+   */
+  int8Head?: boolean;
   /** Leave out the final soft-cap (only to compare with HF 5.x, which omits it). */
   omitFinalSoftcap?: boolean;
   /**
@@ -93,7 +105,7 @@ export function buildDecoderGraph(
   const D = t.headDim;
   const g = new GraphBuilder({ name: 'gemma2_decoder', opset: 21 });
   const w = new GraphWeights(g, weights);
-  const format = linearFormat(options.dtype ?? 'fp32');
+  const format = linearFormat(options.layerDtype ?? options.dtype ?? 'fp32');
   const linear = (x: Value, name: string, inF: number, outF: number) => {
     w.checkShape(`${name}.weight`, [outF, inF]);
     return quantizedLinear(x, name, () => weights.read(`${name}.weight`), { N: outF, K: inF }, format);
@@ -213,8 +225,9 @@ export function buildDecoderGraph(
   // Only the last position's logits are needed for generation: slice before the norm and the head.
   const last = norm(options.exportStyle ? x : slice(x, [-1], [Number.MAX_SAFE_INTEGER], [1]), 'norm');
   // Tied head: logits = h · Eᵀ with E as stored [V, H] (quantized like the other weights when asked).
-  const embedding = tiedHead(g, weights, t.vocabSize, H, options.dtype ?? 'fp32');
-  const flat = embedding.head(reshape(last, [-1, H]));
+  const flat = options.int8Head
+    ? int8Head(reshape(last, [-1, H]), weights, t.vocabSize, H)
+    : tiedHead(g, weights, t.vocabSize, H, options.dtype ?? 'fp32').head(reshape(last, [-1, H]));
   const outShape = options.exportStyle
     ? concat([shapeOf(x, 0, 2), int64s(g, [t.vocabSize])], 0)
     : [-1, 1, t.vocabSize];
@@ -230,6 +243,22 @@ export function buildDecoderGraph(
 function plusOne(w: Float32Array): Float32Array {
   // Gemma's RMSNorm scales by (1 + w), computed in float32 as HF does.
   return w.map((v) => v + 1);
+}
+
+/** logits = h · Eᵀ with E quantized to int8 per row (its own initializers, named lm_head_int8). */
+function int8Head(h: Value, weights: WeightProvider, V: number, H: number): Value {
+  const name = `${TEXT_PREFIX}embed_tokens.weight`;
+  new GraphWeights(h.graph, weights).checkShape(name, [V, H]);
+  return quantizedLinear(
+    h,
+    'lm_head_int8',
+    () => weights.read(name),
+    { N: V, K: H },
+    {
+      kind: 'int8',
+      symmetric: true,
+    },
+  );
 }
 
 /** The tied embedding table as one (possibly quantized) initializer set. */
