@@ -97,7 +97,7 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
       `[prefill] ${dtype} decoder: rel RMS vs fp32 with int8 prefill: prompt ${prefillErr[0]!.toExponential(2)}, steps max ${Math.max(...prefillErr.slice(1)).toExponential(2)}; without: prompt ${plainErr[0]!.toExponential(2)}, steps max ${Math.max(...plainErr.slice(1)).toExponential(2)}; top-1 agreement ${top1}/${fast.rows.length}`,
     );
     // Off means the decoder runs the prompt: exactly the plain folder's numbers.
-    off.rows.forEach((row, i) => expect(relRms(same.rows[i]!, row)).toBe(0));
+    for (const [i, row] of off.rows.entries()) expect(relRms(same.rows[i]!, row)).toBe(0);
     // On means another graph ran the prompt: its logits and the cache the steps read differ.
     expect(prefillErr[0]).toBeGreaterThan(dtype === 'fp32' ? 1e-4 : 0);
     // fp32 decoder: int8 per-channel weights cost 5.9e-2 rel RMS here (random weights, 2 layers); q4
@@ -121,6 +121,6 @@ describe('LoadOptions reach the pipeline through PaliGemma.load', () => {
     const shared = await forced(folder, { kvCache: 'shared' }, [9, 17]);
     expect(copy.kvCache).toBe('copy');
     expect(shared.kvCache).toBe('shared');
-    copy.rows.forEach((row, i) => expect(relRms(row, shared.rows[i]!)).toBeLessThan(1e-5));
+    for (const [i, row] of copy.rows.entries()) expect(relRms(row, shared.rows[i]!)).toBeLessThan(1e-5);
   });
 });
