@@ -187,6 +187,48 @@ describe('pali as a subprocess: tasks on the converted fixture model', () => {
   });
 });
 
+describe('pali as a subprocess: the int8 prompt pass', () => {
+  it('convert --prefill int8 writes the int8 graphs; caption --prefill int8 runs on them, and --prefill off and a bad value are handled', async () => {
+    const out = join(work, 'with-prefill');
+    const r = await pali(
+      'convert',
+      fixtureModelDir('tiny-3b'),
+      out,
+      '--dtype',
+      'q4',
+      '--prefill',
+      'int8',
+      '--json',
+    );
+    expect(r.status, r.err).toBe(EXIT.OK);
+    const paths = (JSON.parse(r.out) as { files: { path: string }[] }).files.map((f) => f.path);
+    expect(paths).toContain('onnx/decoder_prefill_int8_q4.onnx');
+    expect(paths).toContain('onnx/vision_encoder_prefill_int8.onnx');
+    for (const mode of ['int8', 'off']) {
+      const c = await pali(
+        'caption',
+        image('rgb-37x23'),
+        '--model',
+        out,
+        '--prefill',
+        mode,
+        '--max-new-tokens',
+        '3',
+        '--json',
+      );
+      expect(c.status, c.err).toBe(EXIT.OK);
+      expect((JSON.parse(c.out) as { tokens: number[] }).tokens.length).toBeGreaterThan(0);
+    }
+    // The plain fixture folder has no int8 graphs: asking for them says how to make them.
+    const missing = await pali('caption', image('rgb-37x23'), '--model', model, '--prefill', 'int8');
+    expect(missing.status).toBe(EXIT.FAILURE);
+    expect(missing.err).toContain('--prefill int8');
+    const bad = await pali('caption', image('rgb-37x23'), '--model', model, '--prefill', 'fast');
+    expect(bad.status).not.toBe(EXIT.OK);
+    expect(bad.err).toContain('--prefill fast');
+  });
+});
+
 describe('pali as a subprocess: --jsonl batches', () => {
   it('writes one line per image, records a failing input and goes on, and a rerun skips what is done', async () => {
     const dir = join(work, 'images');

@@ -14,6 +14,7 @@ export interface ModelFlags {
   model: string;
   dtype?: string;
   threads?: string;
+  prefill?: string;
   revision?: string;
   offline?: boolean;
   json?: boolean;
@@ -21,7 +22,7 @@ export interface ModelFlags {
   vae?: string;
 }
 
-/** Adds --model, --dtype, --threads, --revision, --offline and --json to a command. */
+/** Adds --model, --dtype, --threads, --prefill, --revision, --offline and --json to a command. */
 export function withModelOptions(command: Command): Command {
   return command
     .option('--model <source>', 'model folder, Hugging Face checkpoint folder, or Hub repo id', DEFAULT_MODEL)
@@ -30,6 +31,10 @@ export function withModelOptions(command: Command): Command {
       `weights variant: ${MODEL_DTYPES.join('|')}, or per component as vision=fp32,decoder=q4 (default: fp32 for local folders that have it, q4 otherwise)`,
     )
     .option('--threads <n>', 'ONNX Runtime threads (default: one per core)')
+    .option(
+      '--prefill <mode>',
+      "auto: run prompts on the folder's int8 graphs when it has them (convert --prefill int8); int8: require them; off: never (less memory)",
+    )
     .option('--revision <rev>', 'Hub branch, tag or commit')
     .option('--offline', 'never touch the network (HF_HUB_OFFLINE=1 does the same)')
     .option('--json', 'print one JSON object instead of streaming text');
@@ -89,6 +94,14 @@ export async function loadModel(flags: ModelFlags, io: CliIO, signal?: AbortSign
   if (dtype !== undefined) options.dtype = dtype;
   const threads = positiveInt(flags.threads, '--threads');
   if (threads !== undefined) options.threads = threads;
+  if (flags.prefill !== undefined) {
+    if (flags.prefill !== 'auto' && flags.prefill !== 'int8' && flags.prefill !== 'off')
+      throw new PaliError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `--prefill ${flags.prefill} is not auto, int8 or off`,
+      );
+    options.prefill = flags.prefill;
+  }
   if (flags.revision) options.revision = flags.revision;
   if (flags.offline) options.offline = true;
   if (flags.vae) options.vae = flags.vae;

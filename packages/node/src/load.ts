@@ -17,6 +17,8 @@ import {
   FOLDER_JSON_FILES,
   HUB_REPO_ID,
   onnxPath,
+  prefillPath,
+  VISION_PREFILL_PATH,
 } from '@pali/model-folder';
 import { MaskDecoder } from '@pali/vqvae';
 import { prepareMaskDecoder } from '@pali/vqvae/node';
@@ -168,6 +170,11 @@ async function fromHub(repo: string, options: NodeLoadOptions): Promise<string> 
     { path: onnxPath(c, componentDtype(dtype, c)), optional: true },
     { path: externalDataPath(c, componentDtype(dtype, c)), optional: true },
   ]);
+  // The int8 prompt-pass graphs are ~2.9 GB more for 3B: fetched only when asked for by name.
+  if (options.prefill === 'int8') {
+    for (const file of [prefillPath(componentDtype(dtype, 'decoder_model_merged')), VISION_PREFILL_PATH])
+      onnxFiles.push({ path: file, optional: true }, { path: `${file}_data`, optional: true });
+  }
   const small = FOLDER_JSON_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config }));
   const first = await downloadModelFiles(
     repo,

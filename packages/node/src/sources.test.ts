@@ -102,6 +102,26 @@ describe('model sources', () => {
     expect(hub.requests).toEqual([]);
   });
 
+  it("a Hub repo with the int8 prompt graphs: fetched only with prefill 'int8', then used", async () => {
+    const folder = join(work, 'with-prefill');
+    await convertCheckpoint(fixtureModelDir('tiny-3b'), folder, { dtype: 'q4', prefill: 'int8' });
+    hub.addRepo('someone/tiny-3b-prefill', filesOf(folder));
+    const cacheDir = join(work, 'hf-cache-prefill');
+    const plain = await PaliGemma.load('someone/tiny-3b-prefill', { endpoint, cacheDir, dtype: 'q4' });
+    expect(plain.int8Prefill).toBe(false);
+    await plain.dispose();
+    expect(hub.requests.some((r) => r.url.includes('prefill_int8'))).toBe(false);
+    const fast = await PaliGemma.load('someone/tiny-3b-prefill', {
+      endpoint,
+      cacheDir,
+      dtype: 'q4',
+      prefill: 'int8',
+    });
+    expect(fast.int8Prefill).toBe(true);
+    expect(fast.int8Vision).toBe(true);
+    await fast.dispose();
+  });
+
   it("a gated Hub checkpoint in Google's layout: a typed error without a token, converted once with one", async () => {
     const files = filesOf(fixtureModelDir('tiny-3b'));
     hub.addRepo('google/tiny-3b', files, { gated: true, acceptedTokens: ['hf_ok'] });
