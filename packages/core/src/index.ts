@@ -1,3 +1,4 @@
+export { EmbeddingTable } from './embedding-table.js';
 export type { LoadOptions, ModelParts } from './model-parts.js';
 export { availableDtypes, chooseDtypes, loadModelParts } from './model-parts.js';
 export { masksFromText, PaliGemma } from './pali-gemma.js';
@@ -13,5 +14,5 @@ export type {
   SegmentResult,
   TextResult,
 } from './requests.js';
-export type { ImageDecoder, ModelFiles, Runtime, SessionFileOptions } from './runtime.js';
+export type { ImageDecoder, ModelFiles, RangeReader, Runtime, SessionFileOptions } from './runtime.js';
 export { StopStringFilter } from './stop-strings.js';

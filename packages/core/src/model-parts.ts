@@ -23,6 +23,7 @@ import {
 } from '@pali/model-folder';
 import { PaliGemmaText, type TaskTemplates } from '@pali/tokenizer';
 import type { InferenceSession } from 'onnxruntime-common';
+import { EmbeddingTable } from './embedding-table.js';
 import type { ModelFiles, Runtime } from './runtime.js';
 
 export interface LoadOptions {
@@ -44,6 +45,12 @@ export interface LoadOptions {
    * for 3B, ~2× the time to first token on CPU).
    */
   prefill?: 'auto' | 'int8' | 'off';
+  /**
+   * The embedding rows of each generated token: 'auto' reads them from the table's file and
+   * dequantizes them in JavaScript when the folder's embed_tokens is one we can read (one session run
+   * per token instead of two), 'session' always runs embed_tokens. Prompts always use the session.
+   */
+  embeddingLookup?: 'auto' | 'session';
   /** Called as each model file is opened. */
   onProgress?: (event: { stage: 'session'; component: Component | 'prefill'; file: string }) => void;
 }
@@ -62,6 +69,8 @@ export interface ModelParts {
   prefillSession?: InferenceSession;
   /** Whether sessions.vision_encoder is the folder's int8 vision tower (see LoadOptions.prefill). */
   int8Vision: boolean;
+  /** The embedding table read directly, for the per-step lookup (see LoadOptions.embeddingLookup). */
+  embeddingTable?: EmbeddingTable;
 }
 
 async function readJson(files: ModelFiles, path: string, required: boolean): Promise<unknown> {
@@ -182,6 +191,14 @@ export async function loadModelParts(
     throw error;
   }
   checkEmbedSession(sessions.embed_tokens);
+  const embeddingTable =
+    (options.embeddingLookup ?? 'auto') === 'auto'
+      ? await EmbeddingTable.open(
+          files,
+          onnxPath('embed_tokens', dtypes.embed_tokens),
+          config.textConfig.hiddenSize,
+        )
+      : undefined;
   // Shared buffers need the decoder to learn the real length from attention_mask (ours has it).
   const canShare = sessions.decoder_model_merged.inputNames.includes('attention_mask');
   const sharedKvCache =
@@ -197,6 +214,7 @@ export async function loadModelParts(
     sharedKvCache,
     ...(prefillSession ? { prefillSession } : {}),
     int8Vision: prefill.vision !== undefined,
+    ...(embeddingTable ? { embeddingTable } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { VisionEncoder } from '@pali/siglip';
 import { type PaliGemmaText, parseDetection, parseSegmentation } from '@pali/tokenizer';
 import { placeMask } from '@pali/vqvae';
 import type { InferenceSession } from 'onnxruntime-common';
+import type { EmbeddingTable } from './embedding-table.js';
 import { type LoadOptions, loadModelParts } from './model-parts.js';
 import type {
   DetectResult,
@@ -44,7 +45,13 @@ export class PaliGemma<I> {
     private readonly prefillSession: InferenceSession | undefined,
     /** Whether images go through the folder's int8 vision tower (see LoadOptions.prefill). */
     readonly int8Vision: boolean,
+    private readonly embeddingTable: EmbeddingTable | undefined,
   ) {}
+
+  /** How a generated token's embedding is found: read from the table's file, or by embed_tokens. */
+  get embeddingLookup(): 'table' | 'session' {
+    return this.embeddingTable ? 'table' : 'session';
+  }
 
   /** How the KV cache is kept between steps (see LoadOptions.kvCache). */
   get kvCacheMode(): 'shared' | 'copy' {
@@ -85,6 +92,7 @@ export class PaliGemma<I> {
       parts.sharedKvCache,
       parts.prefillSession,
       parts.int8Vision,
+      parts.embeddingTable,
     );
   }
 
@@ -310,6 +318,7 @@ export class PaliGemma<I> {
         s.release(),
       ),
     );
+    await this.embeddingTable?.close();
     await this.maskDecoder?.release?.();
   }
 
@@ -332,6 +341,8 @@ export class PaliGemma<I> {
       this.runtime.Tensor,
       this.config.textConfig,
       async (ids, signal) => {
+        // A step's few rows come from the table's file: no session run for them.
+        if (this.embeddingTable && ids.length <= 64) return this.embeddingTable.lookup(ids);
         const embeds = await this.embed(
           BigInt64Array.from(ids, (i) => BigInt(i)),
           [ids.length, 1],

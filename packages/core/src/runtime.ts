@@ -22,12 +22,22 @@ export interface Runtime {
   readonly name: string;
 }
 
+/** Byte ranges of one open file. */
+export interface RangeReader {
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
 /** Read access to one model folder (a local directory, a Hub snapshot, a browser cache). */
 export interface ModelFiles {
   /** Where the folder is, for messages. */
   readonly location: string;
   exists(path: string): Promise<boolean>;
   readText(path: string): Promise<string>;
+  /** A whole (small) file; optional: it lets the embedding lookup skip its session. */
+  readBytes?(path: string): Promise<Uint8Array>;
+  /** Ranges of a (large) file; optional, as readBytes. */
+  openRange?(path: string): Promise<RangeReader>;
 }
 
 /** What an image can be given as: the adapter decodes it (path, URL, bytes, Blob, …) into RGB. */

@@ -72,6 +72,7 @@ export async function loadPaliGemma(
       ...(options.templates ? { templates: options.templates } : {}),
       ...(options.kvCache !== undefined ? { kvCache: options.kvCache } : {}),
       ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
+      ...(options.embeddingLookup !== undefined ? { embeddingLookup: options.embeddingLookup } : {}),
       onProgress: (e) => options.onProgress?.(e),
     },
   );
