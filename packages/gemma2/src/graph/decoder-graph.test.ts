@@ -55,10 +55,14 @@ describe.each(FIXTURE_MODELS)(
       });
 
       it.each([
-        ['copied', false],
-        ['shared (written in place)', true],
-      ])(`${c.case}: greedy generation gives HF's 24 tokens, KV cache %s`, async (_mode, sharedCache) => {
-        const runner = capped.newRunner({ sharedCache });
+        ['copied', { sharedCache: false }],
+        ['shared, each step appending its new keys (our folders)', { sharedCache: true }],
+        ['shared, written in place through fetched presents', { sharedCache: true, appendNewKeys: false }],
+      ])(`${c.case}: greedy generation gives HF's 24 tokens, KV cache %s`, async (_mode, options) => {
+        const runner = capped.newRunner(options);
+        expect(runner.cacheMode).toBe(
+          !options.sharedCache ? 'copy' : options.appendNewKeys === false ? 'shared' : 'append',
+        );
         runner.start(await promptOf(capped), 24);
         const expected = tensor('tokens').data as Int32Array;
         const got: number[][] = Array.from({ length: c.batch_size }, () => []);

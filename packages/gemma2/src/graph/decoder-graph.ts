@@ -52,6 +52,15 @@ export const DECODER_IO = {
   pastValue: (layer: number) => `past_key_values.${layer}.value`,
   presentKey: (layer: number) => `present.${layer}.key`,
   presentValue: (layer: number) => `present.${layer}.value`,
+  /**
+   * Ours only: the keys (after RoPE) and values of this run's positions, [B, S, kvH·D]. A step that
+   * fetches these instead of `present` leaves the cache to the caller, which appends them to its own
+   * buffer: onnxruntime-node 1.30 copies every fetched output into a new ArrayBuffer, so fetching the
+   * whole cache back each step cost 10-40 ms (224-448 px); these are 4 KiB per layer. transformers.js
+   * reads only `present.*` and `logits`.
+   */
+  newKey: (layer: number) => `new_key_values.${layer}.key`,
+  newValue: (layer: number) => `new_key_values.${layer}.value`,
 } as const;
 
 export interface DecoderGraphOptions {
@@ -195,6 +204,10 @@ export function buildDecoderGraph(
     });
     g.output(attn.presentKey, DECODER_IO.presentKey(i));
     g.output(attn.presentValue, DECODER_IO.presentValue(i));
+    if (!options.exportStyle) {
+      g.output(k, DECODER_IO.newKey(i));
+      g.output(v, DECODER_IO.newValue(i));
+    }
     const o = linear(attn.output, `${p}self_attn.o_proj`, t.numAttentionHeads * D, H);
     const afterAttn = skipSimplifiedLayerNorm(
       norm(o, `layers.${i}.post_attention_layernorm`),
