@@ -41,7 +41,7 @@ export interface LoadOptions {
    * The prompt pass: 'auto' (default) runs it on the folder's int8 graphs when it has them
    * (`pali convert --prefill int8`): the decoder's prefill graph for the chosen decoder variant, and
    * the int8 vision tower in place of a quantized one (a float32/float16 vision choice is kept).
-   * 'int8' requires the decoder's; 'off' runs everything on the chosen variants (~2.9 GB less memory
+   * 'int8' requires the decoder's; 'off' runs everything on the chosen variants (~2.4 GB less memory
    * for 3B, ~2× the time to first token on CPU).
    */
   prefill?: 'auto' | 'int8' | 'off';

@@ -171,7 +171,7 @@ async function fromHub(repo: string, options: NodeLoadOptions): Promise<string> 
     { path: onnxPath(c, componentDtype(dtype, c)), optional: true },
     { path: externalDataPath(c, componentDtype(dtype, c)), optional: true },
   ]);
-  // The int8 prompt-pass graphs are ~2.9 GB more for 3B: fetched only when asked for by name.
+  // The int8 prompt-pass graphs are ~3 GB more for 3B: fetched only when asked for by name.
   if (options.prefill === 'int8') {
     for (const file of [prefillPath(componentDtype(dtype, 'decoder_model_merged')), VISION_PREFILL_PATH])
       onnxFiles.push({ path: file, optional: true }, { path: `${file}_data`, optional: true });
