@@ -54,7 +54,7 @@ describe.each(FIXTURE_MODELS)(
         runner.dispose();
       });
 
-      it.each([
+      it.each<[string, { sharedCache: boolean; appendNewKeys?: boolean }]>([
         ['copied', { sharedCache: false }],
         ['shared, each step appending its new keys (our folders)', { sharedCache: true }],
         ['shared, written in place through fetched presents', { sharedCache: true, appendNewKeys: false }],
