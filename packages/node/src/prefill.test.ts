@@ -124,3 +124,34 @@ describe('LoadOptions reach the pipeline through PaliGemma.load', () => {
     for (const [i, row] of copy.rows.entries()) expect(relRms(row, shared.rows[i]!)).toBeLessThan(1e-5);
   });
 });
+
+describe('beam search over the real decoder in every cache mode', () => {
+  it('3 beams give the same tokens with the cache copied, appended in place, and with the int8 prompt pass', async () => {
+    const folder = join(work, 'q4-prefill');
+    if (!existsSync(folder))
+      await convertCheckpoint(fixtureModelDir(MODEL), folder, { dtype: 'q4', prefill: 'int8' });
+    const c = caption();
+    const run = async (options: Parameters<typeof PaliGemma.load>[1]) => {
+      const pg = await PaliGemma.load(folder, { threads: 1, ...options });
+      try {
+        const [r] = await pg.run({
+          image: fixtureImagePath(c.images[0]!),
+          prompt: c.prompts[0]!,
+          maxNewTokens: 12,
+          numBeams: 3,
+          ignoreEos: true,
+        });
+        return r!.tokens;
+      } finally {
+        await pg.dispose();
+      }
+    };
+    const copy = await run({ kvCache: 'copy', prefill: 'off' });
+    const shared = await run({ kvCache: 'shared', prefill: 'off' });
+    expect(copy).toHaveLength(12);
+    expect(shared).toEqual(copy);
+    // With the int8 prompt pass the numbers differ (another graph ran the prompt); the beams still
+    // run through the shared cache to a full-length answer.
+    expect(await run({ kvCache: 'shared' })).toHaveLength(12);
+  });
+});
