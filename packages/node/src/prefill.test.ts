@@ -106,6 +106,14 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
     for (const e of prefillErr) expect(e).toBeLessThan(dtype === 'fp32' ? 0.1 : plainMax * 1.2 + 0.1);
   });
 
+  it('gives the same logits whether the steps copy the cache or append to it', async () => {
+    const copied = await forced(withPrefill, { kvCache: 'copy' }, tokens);
+    const appended = await forced(withPrefill, { kvCache: 'shared' }, tokens);
+    expect(copied.int8Prefill && appended.int8Prefill).toBe(true);
+    for (const [i, row] of copied.rows.entries())
+      expect(relRms(row, appended.rows[i]!)).toBeLessThan(1e-5);
+  });
+
   it("prefill 'int8' on a folder without one is a typed error that says how to make it", async () => {
     const error = await PaliGemma.load(plain, { prefill: 'int8' }).catch((e: unknown) => e);
     expect(isPaliError(error) && error.code).toBe('NOT_FOUND');
