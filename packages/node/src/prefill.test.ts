@@ -110,8 +110,7 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
     const copied = await forced(withPrefill, { kvCache: 'copy' }, tokens);
     const appended = await forced(withPrefill, { kvCache: 'shared' }, tokens);
     expect(copied.int8Prefill && appended.int8Prefill).toBe(true);
-    for (const [i, row] of copied.rows.entries())
-      expect(relRms(row, appended.rows[i]!)).toBeLessThan(1e-5);
+    for (const [i, row] of copied.rows.entries()) expect(relRms(row, appended.rows[i]!)).toBeLessThan(1e-5);
   });
 
   it("prefill 'int8' on a folder without one is a typed error that says how to make it", async () => {
