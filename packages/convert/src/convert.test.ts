@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPaliError } from '@pali/errors';
 import { FIXTURE_MODELS, fixtureModelDir, goldenTensor } from '@pali/fixtures';
+import { decodeModelProto } from '@pali/onnx';
 import { openSafetensors, writeSafetensorsFile } from '@pali/onnx/node';
 import { VisionEncoder } from '@pali/siglip';
 import * as ort from 'onnxruntime-node';
@@ -105,6 +106,28 @@ async function failure(promise: Promise<unknown>): Promise<{ code: string; messa
   }
   throw new Error('expected a PaliError');
 }
+
+describe('convertCheckpoint blockSize', () => {
+  it('writes every block table (MatMulNBits and the gather) with it, and refuses a bad one before writing', async () => {
+    const out = join(work, 'q4-b16');
+    await convertCheckpoint(fixtureModelDir('tiny-3b'), out, { dtype: 'q4', blockSize: 16 });
+    const blockSizes = new Set<number>();
+    for (const file of ['decoder_model_merged_q4.onnx', 'embed_tokens_q4.onnx', 'vision_encoder_q4.onnx']) {
+      const model = decodeModelProto(new Uint8Array(readFileSync(join(out, 'onnx', file))));
+      for (const n of model.graph.node)
+        if (n.opType === 'MatMulNBits' || n.opType === 'GatherBlockQuantized')
+          blockSizes.add(Number(n.attribute.find((a) => a.name === 'block_size')?.i));
+    }
+    expect([...blockSizes]).toEqual([16]);
+    const bad = join(work, 'q4-b48');
+    const error = await convertCheckpoint(fixtureModelDir('tiny-3b'), bad, {
+      dtype: 'q4',
+      blockSize: 48,
+    }).catch((e: unknown) => e);
+    expect(isPaliError(error) && error.code).toBe('INVALID_ARGUMENT');
+    expect(existsSync(bad)).toBe(false);
+  });
+});
 
 describe('convertCheckpoint refuses bad checkpoints with errors that name the problem', () => {
   it('a missing tensor', async () => {

@@ -61,6 +61,36 @@ describe.each(Object.keys(READABLE) as ModelDtype[])('EmbeddingTable on a %s fol
   );
 });
 
+describe('EmbeddingTable with other block sizes (convert --block-size)', () => {
+  it.each([
+    [16, true],
+    [128, false],
+  ])(
+    'q4 in blocks of %i: read from the file and bit-exact, or left to the session (padded rows)',
+    async (blockSize, readable) => {
+      const folder = join(work, `q4-b${blockSize}`);
+      const { config } = await convertCheckpoint(fixtureModelDir('tiny-3b'), folder, {
+        dtype: 'q4',
+        blockSize,
+      });
+      const H = config.textConfig.hiddenSize;
+      const file = onnxPath('embed_tokens', 'q4');
+      const table = await EmbeddingTable.open(fsModelFiles(folder), file, H);
+      // tiny-3b's rows are 64 wide: blocks of 128 pad them, and the graph slices what we do not read.
+      expect(table !== undefined).toBe(readable);
+      if (!table) return;
+      const session = await ort.InferenceSession.create(join(folder, file));
+      const ids = [0, 1, 2, 500, 2176];
+      const { inputs_embeds: ref } = await session.run({
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+      });
+      await session.release();
+      expect(Array.from(await table.lookup(ids))).toEqual(Array.from(ref!.data as Float32Array));
+      await table.close();
+    },
+  );
+});
+
 describe('PaliGemma with the table lookup', () => {
   it('generates the same tokens as with the embed_tokens session, and says which it uses', async () => {
     const folder = join(work, 'q4');

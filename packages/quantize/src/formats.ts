@@ -1,6 +1,7 @@
 // How a weight is stored in the graph, and the model-level dtypes (onnx-community file suffixes) that
 // choose one per component.
 import { ERROR_CODES, PaliError } from '@pali/errors';
+import { checkBlockSize } from './check.js';
 
 export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
 
@@ -101,6 +102,17 @@ export function embeddingFormat(dtype: ModelDType | string): EmbeddingFormat {
     case 'q4f16':
       return { kind: 'blockwise', bits: 4, blockSize: 32, symmetric: true, accuracyLevel: 4, float16: true };
   }
+}
+
+/**
+ * `format` with another block size when it is blockwise (q4, q4f16, and the int8/int4 block tables):
+ * larger blocks store fewer scales and run MatMulNBits faster on CPU, at some accuracy
+ * (docs/quantization.md). Other formats are returned as they are; undefined keeps the default (32).
+ */
+export function withBlockSize<F extends WeightFormat>(format: F, blockSize: number | undefined): F {
+  if (blockSize === undefined || format.kind !== 'blockwise') return format;
+  checkBlockSize('block size', blockSize);
+  return { ...format, blockSize };
 }
 
 /** The dtype the op computes in (its A input and output). */

@@ -11,6 +11,7 @@ export {
   isModelDType,
   linearFormat,
   MODEL_DTYPES,
+  withBlockSize,
 } from './formats.js';
 export type { BlockwiseInitializers, LinearDims } from './initializers.js';
 export { blockwiseWeight, floatTable, floatWeight, nf4Weight, perChannelWeight } from './initializers.js';

@@ -13,11 +13,13 @@ import {
   transpose,
   type Value,
 } from '@pali/onnx';
-import { linearFormat, type ModelDType, linear as quantizedLinear } from '@pali/quantize';
+import { linearFormat, type ModelDType, linear as quantizedLinear, withBlockSize } from '@pali/quantize';
 
 export interface VisionGraphOptions {
   /** Weight format of the Linear layers (attention, MLP, projector); default fp32. */
   dtype?: ModelDType;
+  /** Block size of blockwise formats (q4, q4f16); default 32. */
+  blockSize?: number;
   /**
    * Divide the features by √H as the onnx-community vision_encoder does (its decoder multiplies every
    * input embedding by √H). Default true: that is the model-folder contract.
@@ -50,7 +52,7 @@ export function buildVisionGraph(
   const g = new GraphBuilder({ name: 'siglip_vision_encoder', opset: 21 });
   const w = new GraphWeights(g, weights);
   const t = (name: string, dims: readonly number[]) => w.tensor(VISION_PREFIX + name, dims);
-  const format = linearFormat(options.dtype ?? 'fp32');
+  const format = withBlockSize(linearFormat(options.dtype ?? 'fp32'), options.blockSize);
   const linearAt = (x: Value, prefix: string, inF: number, outF: number) => {
     w.checkShape(`${prefix}.weight`, [outF, inF]);
     const bias = w.tensor(`${prefix}.bias`, [outF]);

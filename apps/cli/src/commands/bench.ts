@@ -22,6 +22,7 @@ interface BenchFlags {
   threads?: string;
   kvCache?: string;
   prefill: string;
+  blockSize?: string;
   cache?: string;
   modelFolder?: string;
   image?: string;
@@ -75,6 +76,7 @@ export function registerBench(program: Command, io: CliIO): void {
       'ours: int8 (convert with the int8 prefill graph and run prompts on it) or off (the decoder runs the prompt)',
       'int8',
     )
+    .option('--block-size <n>', 'convert with this q4 block size (its own cached folder; default 32)')
     .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
     .option('--rounds <n>', "alternate the implementations n times and keep each one's best figures", '1')
     .action(async (flags: BenchFlags) => {
@@ -89,6 +91,7 @@ export function registerBench(program: Command, io: CliIO): void {
       if (flags.prefill !== 'int8' && flags.prefill !== 'off')
         throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--prefill ${flags.prefill} is not int8 or off`);
       const prefill = flags.prefill;
+      const blockSize = positiveInt(flags.blockSize, '--block-size');
       const dtype = parseDtype(flags.dtype);
       if (typeof dtype !== 'string') {
         throw new PaliError(
@@ -116,7 +119,7 @@ export function registerBench(program: Command, io: CliIO): void {
         folders.push(
           flags.modelFolder
             ? resolve(io.cwd, flags.modelFolder)
-            : await randomModelFolder(io, cache, size, dtype, flags.reconvert === true, prefill),
+            : await randomModelFolder(io, cache, size, dtype, flags.reconvert === true, prefill, blockSize),
         );
       }
       const limits = flags.limits ? await measureMachineLimits(threads) : undefined;
@@ -200,8 +203,9 @@ async function randomModelFolder(
   dtype: ModelDtype,
   reconvert: boolean,
   prefill: 'int8' | 'off',
+  blockSize: number | undefined,
 ): Promise<string> {
-  const out = join(cache, `onnx-${size}-${dtype}`);
+  const out = join(cache, `onnx-${size}-${dtype}${blockSize !== undefined ? `-b${blockSize}` : ''}`);
   const complete =
     existsSync(join(out, 'config.json')) && (prefill === 'off' || existsSync(join(out, prefillPath(dtype))));
   if (!reconvert && complete) return out;
@@ -218,6 +222,7 @@ async function randomModelFolder(
       dtype,
       // Always written: --prefill off then times the same folder without it.
       prefill: 'int8',
+      ...(blockSize !== undefined ? { blockSize } : {}),
       overwrite: true,
       onProgress: (p) => progress.update('converting', p.written, p.total),
     });

@@ -4,7 +4,7 @@ import { ERROR_CODES, PaliError } from '@pali/errors';
 import type { Component } from '@pali/model-folder';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { interruptSignal, parseDtype } from '../model-options.js';
+import { interruptSignal, parseDtype, positiveInt } from '../model-options.js';
 import { formatBytes, ProgressLine } from '../progress.js';
 
 interface ConvertFlags {
@@ -15,6 +15,7 @@ interface ConvertFlags {
   overwrite?: boolean;
   slidingWindow?: boolean;
   prefill: string;
+  blockSize?: string;
   json?: boolean;
 }
 
@@ -70,6 +71,10 @@ export function registerConvert(program: Command, io: CliIO): void {
       'int8: also write an int8 (DynamicQuantizeMatMul) prefill graph for the prompt pass, ~2.5× faster than q4 on CPU, one more copy of the layer weights on disk and in memory; none',
       'none',
     )
+    .option(
+      '--block-size <n>',
+      'block size of q4/q4f16 and of the quantized table: 16, 32 (default, the onnx-community layout), 64, 128, … (larger: smaller and faster on CPU, less accurate)',
+    )
     .option('--json', 'print the written files as JSON')
     .action(async (src: string, out: string, flags: ConvertFlags) => {
       if (flags.prefill !== 'int8' && flags.prefill !== 'none') {
@@ -85,6 +90,9 @@ export function registerConvert(program: Command, io: CliIO): void {
           dtype: parseDtype(flags.dtype) ?? 'fp32',
           shareEmbedding: flags.shareEmbedding,
           prefill: flags.prefill,
+          ...(flags.blockSize !== undefined
+            ? { blockSize: positiveInt(flags.blockSize, '--block-size')! }
+            : {}),
           ...(flags.lora ? { lora: resolve(io.cwd, flags.lora) } : {}),
           ...(flags.only ? { components: parseComponents(flags.only) } : {}),
           signal,

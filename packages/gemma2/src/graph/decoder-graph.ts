@@ -37,6 +37,7 @@ import {
   type ModelDType,
   linear as quantizedLinear,
   tiedEmbedding,
+  withBlockSize,
 } from '@pali/quantize';
 import { ropeTables } from './rope.js';
 
@@ -83,6 +84,8 @@ export interface DecoderGraphOptions {
    * prepacking and its session can map the weights straight from the file (loads in ~0.05 s).
    */
   int8Head?: boolean;
+  /** Block size of blockwise formats (q4, q4f16, the tied table); default 32. */
+  blockSize?: number;
   /** Leave out the final soft-cap (only to compare with HF 5.x, which omits it). */
   omitFinalSoftcap?: boolean;
   /**
@@ -114,7 +117,10 @@ export function buildDecoderGraph(
   const D = t.headDim;
   const g = new GraphBuilder({ name: 'gemma2_decoder', opset: 21 });
   const w = new GraphWeights(g, weights);
-  const format = linearFormat(options.layerDtype ?? options.dtype ?? 'fp32');
+  const format = withBlockSize(
+    linearFormat(options.layerDtype ?? options.dtype ?? 'fp32'),
+    options.blockSize,
+  );
   const linear = (x: Value, name: string, inF: number, outF: number) => {
     w.checkShape(`${name}.weight`, [outF, inF]);
     return quantizedLinear(x, name, () => weights.read(`${name}.weight`), { N: outF, K: inF }, format);
@@ -240,7 +246,9 @@ export function buildDecoderGraph(
   // Tied head: logits = h · Eᵀ with E as stored [V, H] (quantized like the other weights when asked).
   const flat = options.int8Head
     ? int8Head(reshape(last, [-1, H]), weights, t.vocabSize, H)
-    : tiedHead(g, weights, t.vocabSize, H, options.dtype ?? 'fp32').head(reshape(last, [-1, H]));
+    : tiedHead(g, weights, t.vocabSize, H, options.dtype ?? 'fp32', options.blockSize).head(
+        reshape(last, [-1, H]),
+      );
   const outShape = options.exportStyle
     ? concat([shapeOf(x, 0, 2), int64s(g, [t.vocabSize])], 0)
     : [-1, 1, t.vocabSize];
@@ -275,10 +283,18 @@ function int8Head(h: Value, weights: WeightProvider, V: number, H: number): Valu
 }
 
 /** The tied embedding table as one (possibly quantized) initializer set. */
-export function tiedHead(g: GraphBuilder, weights: WeightProvider, V: number, H: number, dtype: ModelDType) {
+export function tiedHead(
+  g: GraphBuilder,
+  weights: WeightProvider,
+  V: number,
+  H: number,
+  dtype: ModelDType,
+  blockSize?: number,
+) {
   const name = `${TEXT_PREFIX}embed_tokens.weight`;
   new GraphWeights(g, weights).checkShape(name, [V, H]);
-  return tiedEmbedding(g, name, () => weights.read(name), { V, H }, embeddingFormat(dtype));
+  const format = withBlockSize(embeddingFormat(dtype), blockSize);
+  return tiedEmbedding(g, name, () => weights.read(name), { V, H }, format);
 }
 
 interface MaskValues {
