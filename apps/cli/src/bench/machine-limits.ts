@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeRuntime } from '@pali/node';
 import { GraphBuilder, serializeModel } from '@pali/onnx';
-import { linear, linearFormat, type WeightFormat } from '@pali/quantize';
+import { linear, linearFormat, type WeightFormat, withBlockSize } from '@pali/quantize';
 
 /** The kernel rates that bound decoding and prefill, measured with ONNX Runtime on this machine. */
 export interface MachineLimits {
@@ -19,6 +19,8 @@ export interface MachineLimits {
   int8Gflops: number;
   /** The same without prepacking, as the int8 prefill graph runs (weights read from the file). */
   int8UnpackedGflops: number;
+  /** The q4 block size the MatMulNBits rates were measured with (the bench's folders'). */
+  q4BlockSize: number;
   threads: number | undefined;
 }
 
@@ -68,10 +70,10 @@ async function timeLinear(
 }
 
 /** The machine's ceilings, measured with ONNX Runtime itself (same threads as the runs). */
-export async function measureMachineLimits(threads?: number): Promise<MachineLimits> {
+export async function measureMachineLimits(threads?: number, q4BlockSize = 32): Promise<MachineLimits> {
   const opts = threads !== undefined ? { threads } : {};
   const fp32 = { kind: 'float32' } as const;
-  const q4 = linearFormat('q4');
+  const q4 = withBlockSize(linearFormat('q4'), q4BlockSize);
   const int8 = linearFormat('q8');
   // 2304 × 32768 fp32 = 302 MB and 2304 × 65536 in q4 = 94 MB: far beyond any cache, so the time
   // is the memory read. The GEMMs are the 3B decoder's MLP shape with 256 rows (a 224 px prompt).
@@ -89,6 +91,7 @@ export async function measureMachineLimits(threads?: number): Promise<MachineLim
     q4Gflops: gemmFlops / q4Gemm.seconds / 1e9,
     int8Gflops: gemmFlops / int8Gemm.seconds / 1e9,
     int8UnpackedGflops: gemmFlops / int8Unpacked.seconds / 1e9,
+    q4BlockSize,
     threads,
   };
 }

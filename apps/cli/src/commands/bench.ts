@@ -122,7 +122,7 @@ export function registerBench(program: Command, io: CliIO): void {
             : await randomModelFolder(io, cache, size, dtype, flags.reconvert === true, prefill, blockSize),
         );
       }
-      const limits = flags.limits ? await measureMachineLimits(threads) : undefined;
+      const limits = flags.limits ? await measureMachineLimits(threads, blockSize) : undefined;
       const rows: BenchRow[] = [];
       for (const folder of folders) {
         const actualSize = await folderImageSize(folder);
@@ -362,9 +362,9 @@ export function formatTable(
       '| kernel | shape | rate |',
       '|---|---|---|',
       `| fp32 MatMul | M=1, N=32768 | ${fmt(limits.memoryBandwidthGBs, 1)} GB/s of weights |`,
-      `| q4 MatMulNBits (blk 32, acc 4) | M=1, N=65536 | ${fmt(limits.q4StreamGBs, 1)} GB/s of weights |`,
+      `| q4 MatMulNBits (blk ${limits.q4BlockSize}, acc 4) | M=1, N=65536 | ${fmt(limits.q4StreamGBs, 1)} GB/s of weights |`,
       `| fp32 MatMul | M=256, N=9216 | ${fmt(limits.gemmGflops, 0)} GFLOP/s |`,
-      `| q4 MatMulNBits | M=256, N=9216 | ${fmt(limits.q4Gflops, 0)} GFLOP/s |`,
+      `| q4 MatMulNBits (blk ${limits.q4BlockSize}) | M=256, N=9216 | ${fmt(limits.q4Gflops, 0)} GFLOP/s |`,
       `| int8 DynamicQuantizeMatMul, prepacked | M=256, N=9216 | ${fmt(limits.int8Gflops, 0)} GFLOP/s |`,
       `| int8 DynamicQuantizeMatMul, as stored (the prefill graph) | M=256, N=9216 | ${fmt(limits.int8UnpackedGflops, 0)} GFLOP/s |`,
       '',
