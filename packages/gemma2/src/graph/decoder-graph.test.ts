@@ -1,5 +1,7 @@
 import { FIXTURE_MODELS, goldenCases, goldenTensor } from '@pali/fixtures';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecoderRunner } from '../decoder-runner.js';
 import { generateTokens } from '../generation/generate.js';
 import { type FixturePipeline, fixturePipeline } from '../test-support/fixture-pipeline.js';
 
@@ -9,18 +11,36 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
+/** The raw embedding rows of a pipeline's checkpoint (what embed_tokens returns). */
+function embedRowsOf(p: FixturePipeline) {
+  const H = p.config.textConfig.hiddenSize;
+  return async (ids: Int32Array) => {
+    const out = new Float32Array(ids.length * H);
+    ids.forEach((id, i) => {
+      out.set(p.embedding.subarray(id * H, (id + 1) * H), i * H);
+    });
+    return out;
+  };
+}
+
 describe.each(FIXTURE_MODELS)(
   'Gemma 2 decoder of %s against HF transformers (eager, token_type_ids)',
   (model) => {
     let raw: FixturePipeline;
     let capped: FixturePipeline;
+    let rawStep: FixturePipeline;
+    let step: FixturePipeline;
     beforeAll(async () => {
       raw = await fixturePipeline(model, { omitFinalSoftcap: true });
       capped = await fixturePipeline(model);
+      rawStep = await fixturePipeline(model, { omitFinalSoftcap: true, callerKeptCache: true });
+      step = await fixturePipeline(model, { callerKeptCache: true });
     });
     afterAll(async () => {
       await raw.release();
       await capped.release();
+      await rawStep.release();
+      await step.release();
     });
 
     for (const c of goldenCases(model)) {
@@ -34,25 +54,32 @@ describe.each(FIXTURE_MODELS)(
           tensor('position_ids').data as Int32Array,
         );
 
-      it(`${c.case}: prefill last-position logits equal HF's (before the soft-cap)`, async () => {
-        const runner = raw.newRunner();
-        runner.start(await promptOf(raw));
-        const rows = await runner.prefill();
-        const expected = tensor('logits').data as Float32Array;
-        const V = raw.config.textConfig.vocabSize;
-        rows.forEach((row, b) => {
-          const ref = expected.subarray(b * V, (b + 1) * V);
-          const err = maxAbs(row.map((x, i) => x - ref[i]!));
-          console.log(
-            `[decoder parity] ${model}/${c.case} row ${b}: max abs err ${err.toExponential(2)}, max |logit| ${maxAbs(ref).toFixed(2)}`,
-          );
-          expect(err).toBeLessThanOrEqual(1e-4 * maxAbs(ref));
-          // The prefill is bidirectional: HF without token_type_ids (a causal mask) is far from ours.
-          const causal = (tensor('logits_causal').data as Float32Array).subarray(b * V, (b + 1) * V);
-          expect(maxAbs(row.map((x, i) => x - causal[i]!))).toBeGreaterThan(100 * err);
-        });
-        runner.dispose();
-      });
+      it.each([
+        ['decoder', false],
+        ['step graph (caller-kept cache, MatMul attention)', true],
+      ])(
+        `${c.case}: prefill last-position logits equal HF's (before the soft-cap), %s`,
+        async (_graph, isStep) => {
+          const pipeline = isStep ? rawStep : raw;
+          const runner = pipeline.newRunner(isStep ? { sharedCache: true } : {});
+          runner.start(await promptOf(pipeline), 1);
+          const rows = await runner.prefill();
+          const expected = tensor('logits').data as Float32Array;
+          const V = pipeline.config.textConfig.vocabSize;
+          rows.forEach((row, b) => {
+            const ref = expected.subarray(b * V, (b + 1) * V);
+            const err = maxAbs(row.map((x, i) => x - ref[i]!));
+            console.log(
+              `[decoder parity] ${model}/${c.case} row ${b}: max abs err ${err.toExponential(2)}, max |logit| ${maxAbs(ref).toFixed(2)}`,
+            );
+            expect(err).toBeLessThanOrEqual(1e-4 * maxAbs(ref));
+            // The prefill is bidirectional: HF without token_type_ids (a causal mask) is far from ours.
+            const causal = (tensor('logits_causal').data as Float32Array).subarray(b * V, (b + 1) * V);
+            expect(maxAbs(row.map((x, i) => x - causal[i]!))).toBeGreaterThan(100 * err);
+          });
+          runner.dispose();
+        },
+      );
 
       it.each<[string, { sharedCache: boolean; appendNewKeys?: boolean }]>([
         ['copied', { sharedCache: false }],
@@ -73,6 +100,83 @@ describe.each(FIXTURE_MODELS)(
           expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
         runner.dispose();
       });
+
+      it.each([
+        ['the step graph runs the prompt too', false],
+        ['the decoder runs the prompt into the buffers, the step graph the steps', true],
+      ])(`${c.case}: greedy generation on the step graph gives HF's 24 tokens: %s`, async (_how, split) => {
+        const runner = split
+          ? new DecoderRunner(step.decoderSession, ort.Tensor, step.config.textConfig, embedRowsOf(step), {
+              sharedCache: true,
+              prefillSession: capped.decoderSession,
+            })
+          : step.newRunner({ sharedCache: true });
+        expect(runner.cacheMode).toBe('append');
+        runner.start(await promptOf(step), 24);
+        const expected = tensor('tokens').data as Int32Array;
+        const got: number[][] = Array.from({ length: c.batch_size }, () => []);
+        for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {
+          got[t.row]!.push(t.token);
+        }
+        for (let b = 0; b < c.batch_size; b++)
+          expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
+        runner.dispose();
+      });
     }
+
+    it('the step graph returns no present cache, so it refuses to run without shared buffers', () => {
+      expect(step.decoderSession.outputNames.some((n) => n.startsWith('present.'))).toBe(false);
+      expect(() => step.newRunner({ sharedCache: false })).toThrow(/returns no present cache/);
+    });
+
+    it('warmUp() runs a throwaway prompt and step on the step session only, and leaves no state', async () => {
+      const c = goldenCases(model)[0]!;
+      const tensor = (role: string) => goldenTensor(c.tensors[role]!);
+      const runs = { step: 0, prefill: 0 };
+      const counting = (key: keyof typeof runs): ort.InferenceSession =>
+        new Proxy(capped.decoderSession, {
+          get(target, prop) {
+            if (prop === 'run')
+              return (...args: Parameters<ort.InferenceSession['run']>) => {
+                runs[key]++;
+                return target.run(...args);
+              };
+            const value = Reflect.get(target, prop);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      const runner = new DecoderRunner(
+        counting('step'),
+        ort.Tensor,
+        capped.config.textConfig,
+        embedRowsOf(capped),
+        {
+          sharedCache: true,
+          prefillSession: counting('prefill'),
+        },
+      );
+      await runner.warmUp(300);
+      expect(runs).toEqual({ step: 2, prefill: 0 });
+      await expect(runner.prefill()).rejects.toThrow(/before start/);
+      runner.start(
+        await capped.prompt(
+          tensor('input_ids').data as Int32Array,
+          c.batch_size,
+          c.images,
+          tensor('attention_mask').data as Int32Array,
+          tensor('position_ids').data as Int32Array,
+        ),
+        24,
+      );
+      const got: number[][] = Array.from({ length: c.batch_size }, () => []);
+      for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {
+        got[t.row]!.push(t.token);
+      }
+      const expected = tensor('tokens').data as Int32Array;
+      for (let b = 0; b < c.batch_size; b++)
+        expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
+      expect(runs).toEqual({ step: 2 + 23, prefill: 1 });
+      runner.dispose();
+    });
   },
 );
