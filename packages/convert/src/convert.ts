@@ -15,6 +15,7 @@ import {
   type PaliGemmaConfig,
   parsePaliGemmaConfig,
   prefillPath,
+  stepPath,
   VISION_PREFILL_PATH,
   validateCheckpoint,
 } from '@pali/model-folder';
@@ -25,7 +26,7 @@ import { readLoraAdapter } from './lora.js';
 
 export interface ConvertProgress {
   /** What is being written: a component's ONNX file, an int8 prefill graph, or the JSON and tokenizer files. */
-  stage: Component | 'prefill' | 'vision_prefill' | 'files';
+  stage: Component | 'prefill' | 'vision_prefill' | 'step' | 'files';
   /** Bytes of tensor data written so far, over all components. */
   written: number;
   /** Bytes of tensor data the conversion writes in all. */
@@ -56,7 +57,9 @@ export interface ConvertOptions {
    * its norms and tables from the decoder's data file), and `onnx/vision_encoder_prefill_int8.onnx`.
    * On CPU they run a prompt ~2.3× and the vision tower ~2× faster than int4 MatMulNBits; they cost
    * an int8 copy of the weights: ~3 GB more on disk and ~2.4 GB more memory for 3B. Default 'none'. Needs the
-   * decoder.
+   * decoder. With them comes `onnx/decoder_step<suffix>.onnx` (graph only, on the decoder's data):
+   * the steps after such a prompt, with attention over a cache kept by the caller (not with
+   * slidingWindow).
    */
   prefill?: 'int8' | 'none';
   /**
@@ -125,7 +128,7 @@ export async function convertCheckpoint(
         hint: 'Convert decoder_model_merged too, or leave out prefill',
       });
     }
-    type Part = Component | 'prefill' | 'vision_prefill';
+    type Part = Component | 'prefill' | 'vision_prefill' | 'step';
     const block = options.blockSize !== undefined ? { blockSize: options.blockSize } : {};
     const graphs: [Part, () => GraphBuilder][] = [
       [
@@ -153,12 +156,24 @@ export async function convertCheckpoint(
           }),
       ],
       ['vision_prefill', () => buildVisionGraph(config, weights, { dtype: 'q8' })],
+      // The steps after an int8 prompt: the decoder's own tensors, attention over the caller's cache.
+      [
+        'step',
+        () => buildDecoderGraph(config, weights, { dtype: decoderDtype, ...block, callerKeptCache: true }),
+      ],
       ['embed_tokens', () => buildEmbedGraph(config, weights, { dtype: dtypeOf('embed_tokens'), ...block })],
     ].filter(([c]) =>
-      c === 'prefill' || c === 'vision_prefill' ? withPrefill : wanted.has(c as Component),
+      c === 'prefill' || c === 'vision_prefill'
+        ? withPrefill
+        : c === 'step'
+          ? withPrefill && !options.slidingWindow
+          : wanted.has(c as Component),
     ) as [Part, () => GraphBuilder][];
     const built = graphs.map(([c, build]) => [c, build()] as [Part, GraphBuilder]);
-    const total = built.reduce((sum, [, g]) => sum + g.initializers.reduce((s, i) => s + i.byteLength, 0), 0);
+    // The step graph writes no tensor bytes (all of them are the decoder's).
+    const bytesOf = ([c, g]: [Part, GraphBuilder]) =>
+      c === 'step' ? 0 : g.initializers.reduce((s, i) => s + i.byteLength, 0);
+    const total = built.reduce((sum, part) => sum + bytesOf(part), 0);
     await mkdir(join(staging, 'onnx'), { recursive: true });
     let done = 0;
     const externalData: Record<string, number> = {};
@@ -171,10 +186,17 @@ export async function convertCheckpoint(
           ? prefillPath(decoderDtype)
           : component === 'vision_prefill'
             ? VISION_PREFILL_PATH
-            : onnxPath(component, dtypeOf(component));
+            : component === 'step'
+              ? stepPath(decoderDtype)
+              : onnxPath(component, dtypeOf(component));
       const refs = new Map<string, ExternalTensorRef>();
-      // The prefill graph always reads the decoder's head, norms and tables from the decoder's file.
-      if (component === 'prefill' || (component === 'embed_tokens' && (options.shareEmbedding ?? true))) {
+      // The prefill graph always reads the decoder's head, norms and tables from the decoder's file,
+      // and the step graph all of its tensors.
+      if (
+        component === 'prefill' ||
+        component === 'step' ||
+        (component === 'embed_tokens' && (options.shareEmbedding ?? true))
+      ) {
         for (const init of graph.initializers) {
           const at = decoderTensors.get(init.name);
           if (at && at.length === init.byteLength) refs.set(init.name, at);
@@ -188,16 +210,25 @@ export async function convertCheckpoint(
         producerName: 'pali-convert',
         onProgress: (written) => options.onProgress?.({ stage: component, written: done + written, total }),
       });
+      if (component === 'step' && result.dataPath) {
+        throw new PaliError(ERROR_CODES.INTERNAL, 'The step graph has tensors the decoder does not');
+      }
       if (result.dataPath && !component.endsWith('prefill')) externalData[basename(file)] = 1;
       if (component === 'decoder_model_merged') decoderTensors = result.tensorLocations;
-      done += graph.initializers.reduce((s, i) => s + i.byteLength, 0);
+      done += bytesOf([component, graph]);
     }
     options.onProgress?.({ stage: 'files', written: done, total });
     const variants = Object.fromEntries(
-      built.filter(([c]) => !c.endsWith('prefill')).map(([c]) => [c, [dtypeOf(c as Component)]]),
+      built
+        .filter(([c]) => !c.endsWith('prefill') && c !== 'step')
+        .map(([c]) => [c, [dtypeOf(c as Component)]]),
     );
     const prefill = withPrefill
-      ? { vision: VISION_PREFILL_PATH, decoder: { [decoderDtype]: prefillPath(decoderDtype) } }
+      ? {
+          vision: VISION_PREFILL_PATH,
+          decoder: { [decoderDtype]: prefillPath(decoderDtype) },
+          ...(built.some(([c]) => c === 'step') ? { step: { [decoderDtype]: stepPath(decoderDtype) } } : {}),
+        }
       : undefined;
     await writeFolderFiles(
       source,

@@ -18,6 +18,7 @@ import {
   parsePaliGemmaConfig,
   parsePreprocessorConfig,
   prefillPath,
+  stepPath,
   VISION_PREFILL_PATH,
 } from '@pali/model-folder';
 import { PaliGemmaText, type TaskTemplates } from '@pali/tokenizer';
@@ -41,7 +42,8 @@ export interface LoadOptions {
    * (`pali convert --prefill int8`): the decoder's prefill graph for the chosen decoder variant, and
    * the int8 vision tower in place of a quantized one (a float32/float16 vision choice is kept).
    * 'int8' requires the decoder's; 'off' runs everything on the chosen variants (~2.4 GB less memory
-   * for 3B, ~2× the time to first token on CPU).
+   * for 3B, ~2× the time to first token on CPU). With the prefill graph, the steps run on the folder's
+   * step graph when it has one (attention over our own cache buffers; not with kvCache 'copy').
    */
   prefill?: 'auto' | 'int8' | 'off';
   /**
@@ -66,6 +68,8 @@ export interface ModelParts {
   sharedKvCache: boolean;
   /** The int8 prefill graph's session, when the folder has one and LoadOptions.prefill allows it. */
   prefillSession?: InferenceSession;
+  /** Whether sessions.decoder_model_merged is the folder's step graph (see LoadOptions.prefill). */
+  stepGraph: boolean;
   /** Whether sessions.vision_encoder is the folder's int8 vision tower (see LoadOptions.prefill). */
   int8Vision: boolean;
   /** The embedding table read directly, for the per-step lookup (see LoadOptions.embeddingLookup). */
@@ -162,18 +166,30 @@ export async function loadModelParts(
   const sessions = {} as Record<Component, InferenceSession>;
   let prefillSession: InferenceSession | undefined;
   // Every .onnx file's external data, when it has one, is `<file>_data` beside it.
-  const open = async (component: Component | 'prefill', file: string, extra: { prepack?: boolean } = {}) => {
+  // (the step graph's is the decoder's).
+  const open = async (
+    component: Component | 'prefill',
+    file: string,
+    extra: { prepack?: boolean; dataOf?: string } = {},
+  ) => {
     options.onProgress?.({ stage: 'session', component, file });
-    const data = `${file}_data`;
+    const data = `${extra.dataOf ?? file}_data`;
     return runtime.createSession(file, {
-      ...extra,
+      ...(extra.prepack !== undefined ? { prepack: extra.prepack } : {}),
       ...((await files.exists(data)) ? { externalData: data } : {}),
     });
   };
+  // The step graph replaces the decoder when the prompts run on the int8 graph and the cache is
+  // kept in shared buffers (it returns no present cache to copy).
+  const step = prefill.step && options.kvCache !== 'copy' ? prefill.step : undefined;
   try {
     for (const component of COMPONENTS) {
-      const vision = component === 'vision_encoder' ? prefill.vision : undefined;
-      sessions[component] = await open(component, vision ?? onnxPath(component, dtypes[component]));
+      const file = onnxPath(component, dtypes[component]);
+      if (component === 'vision_encoder' && prefill.vision)
+        sessions[component] = await open(component, prefill.vision);
+      else if (component === 'decoder_model_merged' && step)
+        sessions[component] = await open(component, step, { dataOf: file });
+      else sessions[component] = await open(component, file);
     }
     // Its int8 kernels run on the weights as stored: no repacking at load (which takes ~5.7 s for
     // 3B), read from the mapped file, ~17 % slower per prompt.
@@ -196,8 +212,9 @@ export async function loadModelParts(
   // Shared buffers need the decoder to learn the real length from attention_mask (ours has it).
   const canShare = sessions.decoder_model_merged.inputNames.includes('attention_mask');
   const sharedKvCache =
-    canShare &&
-    (options.kvCache === 'shared' || ((options.kvCache ?? 'auto') === 'auto' && ours?.version === 1));
+    step !== undefined ||
+    (canShare &&
+      (options.kvCache === 'shared' || ((options.kvCache ?? 'auto') === 'auto' && ours?.version === 1)));
   return {
     config,
     generation,
@@ -208,6 +225,7 @@ export async function loadModelParts(
     sharedKvCache,
     ...(prefillSession ? { prefillSession } : {}),
     int8Vision: prefill.vision !== undefined,
+    stepGraph: step !== undefined,
     ...(embeddingTable ? { embeddingTable } : {}),
   };
 }
@@ -220,14 +238,17 @@ async function choosePrefill(
   info: PaliFolderInfo | undefined,
   dtypes: Record<Component, ModelDtype>,
   choice: LoadOptions['prefill'] = 'auto',
-): Promise<{ decoder?: string; vision?: string }> {
+): Promise<{ decoder?: string; vision?: string; step?: string }> {
   if (choice === 'off') return {};
   const decoderDtype = dtypes.decoder_model_merged;
   const decoderFile = info?.prefill?.decoder?.[decoderDtype] ?? prefillPath(decoderDtype);
   const visionFile = info?.prefill?.vision ?? VISION_PREFILL_PATH;
-  const out: { decoder?: string; vision?: string } = {};
-  if (await files.exists(decoderFile)) out.decoder = decoderFile;
-  else if (choice === 'int8') {
+  const stepFile = info?.prefill?.step?.[decoderDtype] ?? stepPath(decoderDtype);
+  const out: { decoder?: string; vision?: string; step?: string } = {};
+  if (await files.exists(decoderFile)) {
+    out.decoder = decoderFile;
+    if (await files.exists(stepFile)) out.step = stepFile;
+  } else if (choice === 'int8') {
     throw new PaliError(ERROR_CODES.NOT_FOUND, `${files.location} has no ${decoderFile}`, {
       hint: `Convert with --prefill int8 (it pairs with the ${decoderDtype} decoder), or load with prefill 'auto' or 'off'`,
       details: { decoderDtype },

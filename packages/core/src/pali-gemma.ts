@@ -45,6 +45,8 @@ export class PaliGemma<I> {
     private readonly prefillSession: InferenceSession | undefined,
     /** Whether images go through the folder's int8 vision tower (see LoadOptions.prefill). */
     readonly int8Vision: boolean,
+    /** Whether steps run on the folder's step graph instead of the decoder (see LoadOptions.prefill). */
+    readonly stepGraph: boolean,
     private readonly embeddingTable: EmbeddingTable | undefined,
   ) {}
 
@@ -92,6 +94,7 @@ export class PaliGemma<I> {
       parts.sharedKvCache,
       parts.prefillSession,
       parts.int8Vision,
+      parts.stepGraph,
       parts.embeddingTable,
     );
     // With an int8 prefill graph the decoder session first runs in a generation's first step;

@@ -26,6 +26,7 @@ export {
   PALI_CONFIG_KEY,
   parseModelDtype,
   prefillPath,
+  stepPath,
   VISION_PREFILL_PATH,
 } from './layout.js';
 export type { PreprocessorConfig, ResampleName } from './preprocessor-config.js';

@@ -65,6 +65,15 @@ export function prefillPath(decoderDtype: ModelDtype): string {
 }
 
 /**
+ * Our step graph for a decoder variant (`onnx/decoder_step_q4.onnx` for q4), written with the prefill
+ * graph: the decoder's weights (it has no data file of its own: every tensor is read from the
+ * decoder's), attention as MatMuls over a KV cache that the caller keeps, no present outputs.
+ */
+export function stepPath(decoderDtype: ModelDtype): string {
+  return `onnx/decoder_step${DTYPE_SUFFIX[decoderDtype]}.onnx`;
+}
+
+/**
  * The vision tower with int8 (DynamicQuantizeMatMul) linears, written with the prefill graph: it runs
  * once per image, at M = 256-4096 rows, where int8 is ~2× int4 MatMulNBits on CPU.
  */
@@ -109,8 +118,15 @@ export interface PaliFolderInfo {
    * tied table): file name → data file name, both in onnx/.
    */
   sharedExternalData?: Record<string, string>;
-  /** The int8 graphs of the prompt pass: the vision tower, and per decoder variant its prefill graph. */
-  prefill?: { vision?: string; decoder?: Partial<Record<ModelDtype, string>> };
+  /**
+   * The int8 graphs of the prompt pass (the vision tower, and per decoder variant its prefill graph),
+   * and per decoder variant the step graph that runs the steps after them.
+   */
+  prefill?: {
+    vision?: string;
+    decoder?: Partial<Record<ModelDtype, string>>;
+    step?: Partial<Record<ModelDtype, string>>;
+  };
   /** Which component variants the folder holds. */
   variants?: Partial<Record<Component, ModelDtype[]>>;
 }

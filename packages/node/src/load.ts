@@ -18,6 +18,7 @@ import {
   HUB_REPO_ID,
   onnxPath,
   prefillPath,
+  stepPath,
   VISION_PREFILL_PATH,
 } from '@pali/model-folder';
 import { MaskDecoder } from '@pali/vqvae';
@@ -173,8 +174,11 @@ async function fromHub(repo: string, options: NodeLoadOptions): Promise<string> 
   ]);
   // The int8 prompt-pass graphs are ~3 GB more for 3B: fetched only when asked for by name.
   if (options.prefill === 'int8') {
-    for (const file of [prefillPath(componentDtype(dtype, 'decoder_model_merged')), VISION_PREFILL_PATH])
+    const decoderDtype = componentDtype(dtype, 'decoder_model_merged');
+    for (const file of [prefillPath(decoderDtype), VISION_PREFILL_PATH])
       onnxFiles.push({ path: file, optional: true }, { path: `${file}_data`, optional: true });
+    // The step graph: graph only, on the decoder's data.
+    onnxFiles.push({ path: stepPath(decoderDtype), optional: true });
   }
   const small = FOLDER_JSON_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config }));
   const first = await downloadModelFiles(

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
 import { isPaliError } from '@pali/errors';
 import { fixtureImagePath, fixtureModelDir, goldenCases } from '@pali/fixtures';
-import { prefillPath, VISION_PREFILL_PATH } from '@pali/model-folder';
+import { prefillPath, stepPath, VISION_PREFILL_PATH } from '@pali/model-folder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaliGemma } from './index.js';
 
@@ -23,7 +23,13 @@ async function forced(folder: string, options: Parameters<typeof PaliGemma.load>
   try {
     const c = caption();
     const rows = await pg.forcedLogits(fixtureImagePath(c.images[0]!), c.prompts[0]!, tokens);
-    return { rows, int8Prefill: pg.int8Prefill, int8Vision: pg.int8Vision, kvCache: pg.kvCacheMode };
+    return {
+      rows,
+      int8Prefill: pg.int8Prefill,
+      int8Vision: pg.int8Vision,
+      kvCache: pg.kvCacheMode,
+      stepGraph: pg.stepGraph,
+    };
   } finally {
     await pg.dispose();
   }
@@ -65,7 +71,15 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
     expect(config.pali.prefill).toEqual({
       vision: VISION_PREFILL_PATH,
       decoder: { [dtype]: prefillPath(dtype) },
+      step: { [dtype]: stepPath(dtype) },
     });
+    // The step graph is a graph only: every tensor of it is read from the decoder's data file.
+    expect(existsSync(join(withPrefill, `${stepPath(dtype)}_data`))).toBe(false);
+    const step = readFileSync(join(withPrefill, stepPath(dtype)));
+    expect(step.length).toBeLessThan(1 << 20);
+    expect(step.includes(Buffer.from(`decoder_model_merged${dtype === 'q4' ? '_q4' : ''}.onnx_data`))).toBe(
+      true,
+    );
     expect(existsSync(join(withPrefill, VISION_PREFILL_PATH))).toBe(true);
     expect(existsSync(join(withPrefill, prefillPath(dtype)))).toBe(true);
     // transformers.js never sees it: it is not among the files it is told have external data.
@@ -86,6 +100,7 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
     expect(fast.int8Prefill).toBe(true);
     expect(off.int8Prefill).toBe(false);
     expect(same.int8Prefill).toBe(false);
+    expect([fast.stepGraph, off.stepGraph, same.stepGraph]).toEqual([true, false, false]);
     // The int8 vision tower stands in for a quantized one only; a float32 choice is kept.
     expect(fast.int8Vision).toBe(dtype === 'q4');
     expect(off.int8Vision || same.int8Vision).toBe(false);
@@ -106,10 +121,11 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
     for (const e of prefillErr) expect(e).toBeLessThan(dtype === 'fp32' ? 0.1 : plainMax * 1.2 + 0.1);
   });
 
-  it('gives the same logits whether the steps copy the cache or append to it', async () => {
+  it('gives the same logits with the steps on the decoder copying the cache, or on the step graph', async () => {
     const copied = await forced(withPrefill, { kvCache: 'copy' }, tokens);
     const appended = await forced(withPrefill, { kvCache: 'shared' }, tokens);
     expect(copied.int8Prefill && appended.int8Prefill).toBe(true);
+    expect([copied.stepGraph, appended.stepGraph]).toEqual([false, true]);
     for (const [i, row] of copied.rows.entries()) expect(relRms(row, appended.rows[i]!)).toBeLessThan(1e-5);
   });
 

@@ -119,6 +119,8 @@ describe('model sources', () => {
     });
     expect(fast.int8Prefill).toBe(true);
     expect(fast.int8Vision).toBe(true);
+    expect(fast.stepGraph).toBe(true);
+    expect(hub.requests.some((r) => r.url.includes('decoder_step_q4.onnx'))).toBe(true);
     await fast.dispose();
   });
 

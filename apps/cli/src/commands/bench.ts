@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@pali/convert';
 import { ERROR_CODES, PaliError } from '@pali/errors';
-import { type ModelDtype, prefillPath, VISION_PREFILL_PATH } from '@pali/model-folder';
+import { type ModelDtype, prefillPath, stepPath, VISION_PREFILL_PATH } from '@pali/model-folder';
 import type { Command } from 'commander';
 import { type MachineLimits, measureMachineLimits } from '../bench/machine-limits.js';
 import { ensureRandomCheckpoint, PALIGEMMA2_3B } from '../bench/random-checkpoint.js';
@@ -207,7 +207,9 @@ async function randomModelFolder(
 ): Promise<string> {
   const out = join(cache, `onnx-${size}-${dtype}${blockSize !== undefined ? `-b${blockSize}` : ''}`);
   const complete =
-    existsSync(join(out, 'config.json')) && (prefill === 'off' || existsSync(join(out, prefillPath(dtype))));
+    existsSync(join(out, 'config.json')) &&
+    (prefill === 'off' ||
+      (existsSync(join(out, prefillPath(dtype))) && existsSync(join(out, stepPath(dtype)))));
   if (!reconvert && complete) return out;
   const checkpoint = await ensureRandomCheckpoint(
     cache,
