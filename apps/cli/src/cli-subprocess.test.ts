@@ -396,5 +396,24 @@ describe('pali as a subprocess: eval vqa and bench plumbing', () => {
       for (const k of ['loadMs', 'ttftMs', 'decodeTokensPerSec', 'peakRssBytes', 'modelBytes'])
         expect(row[k] as number, k).toBeGreaterThan(0);
     }
+    // Ours ran its steps on the folder's step graph (what the loaded model said), unless told not to.
+    expect(rows[0]!.stepGraph).toBe(true);
+    const off = await pali(
+      'bench',
+      '--model-folder',
+      model,
+      '--dtype',
+      'fp32',
+      '--tokens',
+      '2',
+      '--no-limits',
+      '--json',
+      '--impl',
+      'ours',
+      '--step-graph',
+      'off',
+    );
+    expect(off.status, off.err).toBe(EXIT.OK);
+    expect(JSON.parse(off.out.trim()).stepGraph).toBe(false);
   });
 });

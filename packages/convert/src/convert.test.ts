@@ -26,10 +26,15 @@ describe.each(FIXTURE_MODELS)('convertCheckpoint(%s)', (model) => {
         expect(p.written).toBeLessThanOrEqual(p.total);
       },
     });
-    // embed_tokens writes no data of its own: it reads the tied table from the decoder's data file.
+    // embed_tokens writes no data of its own: it reads the tied table from the decoder's data file,
+    // and the step graph all of its tensors.
     expect([...stages]).toEqual(['vision_encoder', 'decoder_model_merged', 'files']);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).pali.sharedExternalData).toEqual({
       'embed_tokens.onnx': 'decoder_model_merged.onnx_data',
+      'decoder_step.onnx': 'decoder_model_merged.onnx_data',
+    });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).pali.step).toEqual({
+      fp32: 'onnx/decoder_step.onnx',
     });
     const paths = result.files.map((f) => f.path);
     for (const f of [
@@ -41,6 +46,7 @@ describe.each(FIXTURE_MODELS)('convertCheckpoint(%s)', (model) => {
       'onnx/vision_encoder.onnx',
       'onnx/embed_tokens.onnx',
       'onnx/decoder_model_merged.onnx',
+      'onnx/decoder_step.onnx',
     ]) {
       expect(paths).toContain(f);
     }
@@ -112,7 +118,12 @@ describe('convertCheckpoint blockSize', () => {
     const out = join(work, 'q4-b16');
     await convertCheckpoint(fixtureModelDir('tiny-3b'), out, { dtype: 'q4', blockSize: 16 });
     const blockSizes = new Set<number>();
-    for (const file of ['decoder_model_merged_q4.onnx', 'embed_tokens_q4.onnx', 'vision_encoder_q4.onnx']) {
+    for (const file of [
+      'decoder_model_merged_q4.onnx',
+      'decoder_step_q4.onnx',
+      'embed_tokens_q4.onnx',
+      'vision_encoder_q4.onnx',
+    ]) {
       const model = decodeModelProto(new Uint8Array(readFileSync(join(out, 'onnx', file))));
       for (const n of model.graph.node)
         if (n.opType === 'MatMulNBits' || n.opType === 'GatherBlockQuantized')
@@ -126,6 +137,18 @@ describe('convertCheckpoint blockSize', () => {
     }).catch((e: unknown) => e);
     expect(isPaliError(error) && error.code).toBe('INVALID_ARGUMENT');
     expect(existsSync(bad)).toBe(false);
+  });
+});
+
+describe('convertCheckpoint step graph', () => {
+  it('is left out with slidingWindow (it has no sliding form), and the folder still loads its decoder', async () => {
+    const out = join(work, 'sliding');
+    const result = await convertCheckpoint(fixtureModelDir('tiny-3b'), out, { slidingWindow: true });
+    expect(result.files.map((f) => f.path).filter((p) => p.includes('decoder_step'))).toEqual([]);
+    const pali = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).pali;
+    expect(pali.slidingWindow).toBe(true);
+    expect(pali.step).toBeUndefined();
+    expect(Object.keys(pali.sharedExternalData)).toEqual(['embed_tokens.onnx']);
   });
 });
 

@@ -57,9 +57,7 @@ export interface ConvertOptions {
    * its norms and tables from the decoder's data file), and `onnx/vision_encoder_prefill_int8.onnx`.
    * On CPU they run a prompt ~2.3× and the vision tower ~2× faster than int4 MatMulNBits; they cost
    * an int8 copy of the weights: ~3 GB more on disk and ~2.4 GB more memory for 3B. Default 'none'. Needs the
-   * decoder. With them comes `onnx/decoder_step<suffix>.onnx` (graph only, on the decoder's data):
-   * the steps after such a prompt, with attention over a cache kept by the caller (not with
-   * slidingWindow).
+   * decoder.
    */
   prefill?: 'int8' | 'none';
   /**
@@ -156,7 +154,7 @@ export async function convertCheckpoint(
           }),
       ],
       ['vision_prefill', () => buildVisionGraph(config, weights, { dtype: 'q8' })],
-      // The steps after an int8 prompt: the decoder's own tensors, attention over the caller's cache.
+      // The decoder again as a graph on the decoder's tensors, with attention over a caller-kept cache.
       [
         'step',
         () => buildDecoderGraph(config, weights, { dtype: decoderDtype, ...block, callerKeptCache: true }),
@@ -166,7 +164,7 @@ export async function convertCheckpoint(
       c === 'prefill' || c === 'vision_prefill'
         ? withPrefill
         : c === 'step'
-          ? withPrefill && !options.slidingWindow
+          ? wanted.has('decoder_model_merged') && !options.slidingWindow
           : wanted.has(c as Component),
     ) as [Part, () => GraphBuilder][];
     const built = graphs.map(([c, build]) => [c, build()] as [Part, GraphBuilder]);
@@ -224,12 +222,9 @@ export async function convertCheckpoint(
         .map(([c]) => [c, [dtypeOf(c as Component)]]),
     );
     const prefill = withPrefill
-      ? {
-          vision: VISION_PREFILL_PATH,
-          decoder: { [decoderDtype]: prefillPath(decoderDtype) },
-          ...(built.some(([c]) => c === 'step') ? { step: { [decoderDtype]: stepPath(decoderDtype) } } : {}),
-        }
+      ? { vision: VISION_PREFILL_PATH, decoder: { [decoderDtype]: prefillPath(decoderDtype) } }
       : undefined;
+    const step = built.some(([c]) => c === 'step') ? { [decoderDtype]: stepPath(decoderDtype) } : undefined;
     await writeFolderFiles(
       source,
       staging,
@@ -238,7 +233,7 @@ export async function convertCheckpoint(
       externalData,
       variants,
       sharedData,
-      prefill,
+      { prefill, step },
       options,
     );
     throwIfAborted(signal, 'conversion');
@@ -260,7 +255,7 @@ async function writeFolderFiles(
   externalData: Record<string, number>,
   variants: PaliFolderInfo['variants'],
   sharedData: Record<string, string>,
-  prefill: PaliFolderInfo['prefill'],
+  { prefill, step }: Pick<PaliFolderInfo, 'prefill' | 'step'>,
   options: ConvertOptions,
 ): Promise<void> {
   const info: PaliFolderInfo = {
@@ -270,6 +265,7 @@ async function writeFolderFiles(
     slidingWindow: options.slidingWindow ?? false,
     ...(variants ? { variants } : {}),
     ...(prefill ? { prefill } : {}),
+    ...(step ? { step } : {}),
     ...(Object.keys(sharedData).length ? { sharedExternalData: sharedData } : {}),
   };
   const previous = (configJson['transformers.js_config'] ?? {}) as Record<string, unknown>;

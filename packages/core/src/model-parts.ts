@@ -42,10 +42,16 @@ export interface LoadOptions {
    * (`pali convert --prefill int8`): the decoder's prefill graph for the chosen decoder variant, and
    * the int8 vision tower in place of a quantized one (a float32/float16 vision choice is kept).
    * 'int8' requires the decoder's; 'off' runs everything on the chosen variants (~2.4 GB less memory
-   * for 3B, ~2× the time to first token on CPU). With the prefill graph, the steps run on the folder's
-   * step graph when it has one (attention over our own cache buffers; not with kvCache 'copy').
+   * for 3B, ~2× the time to first token on CPU).
    */
   prefill?: 'auto' | 'int8' | 'off';
+  /**
+   * 'auto' (default) loads the folder's step graph (`decoder_step*.onnx`, which our converter writes
+   * beside the decoder) in place of decoder_model_merged: the same weights, with attention over our
+   * own cache buffers instead of GroupQueryAttention, which copies the whole cache every step
+   * (~4 ms a step for 3B at 224 px, ~13 ms at 448). Not with kvCache 'copy'. 'off' keeps the decoder.
+   */
+  stepGraph?: 'auto' | 'off';
   /**
    * The embedding rows of each generated token: 'auto' reads them from the table's file and
    * dequantizes them in JavaScript when the folder's embed_tokens is one we can read (one session run
@@ -68,7 +74,7 @@ export interface ModelParts {
   sharedKvCache: boolean;
   /** The int8 prefill graph's session, when the folder has one and LoadOptions.prefill allows it. */
   prefillSession?: InferenceSession;
-  /** Whether sessions.decoder_model_merged is the folder's step graph (see LoadOptions.prefill). */
+  /** Whether sessions.decoder_model_merged is the folder's step graph (see LoadOptions.stepGraph). */
   stepGraph: boolean;
   /** Whether sessions.vision_encoder is the folder's int8 vision tower (see LoadOptions.prefill). */
   int8Vision: boolean;
@@ -179,9 +185,7 @@ export async function loadModelParts(
       ...((await files.exists(data)) ? { externalData: data } : {}),
     });
   };
-  // The step graph replaces the decoder when the prompts run on the int8 graph and the cache is
-  // kept in shared buffers (it returns no present cache to copy).
-  const step = prefill.step && options.kvCache !== 'copy' ? prefill.step : undefined;
+  const step = await chooseStepGraph(files, ours, dtypes, options);
   try {
     for (const component of COMPONENTS) {
       const file = onnxPath(component, dtypes[component]);
@@ -238,17 +242,14 @@ async function choosePrefill(
   info: PaliFolderInfo | undefined,
   dtypes: Record<Component, ModelDtype>,
   choice: LoadOptions['prefill'] = 'auto',
-): Promise<{ decoder?: string; vision?: string; step?: string }> {
+): Promise<{ decoder?: string; vision?: string }> {
   if (choice === 'off') return {};
   const decoderDtype = dtypes.decoder_model_merged;
   const decoderFile = info?.prefill?.decoder?.[decoderDtype] ?? prefillPath(decoderDtype);
   const visionFile = info?.prefill?.vision ?? VISION_PREFILL_PATH;
-  const stepFile = info?.prefill?.step?.[decoderDtype] ?? stepPath(decoderDtype);
-  const out: { decoder?: string; vision?: string; step?: string } = {};
-  if (await files.exists(decoderFile)) {
-    out.decoder = decoderFile;
-    if (await files.exists(stepFile)) out.step = stepFile;
-  } else if (choice === 'int8') {
+  const out: { decoder?: string; vision?: string } = {};
+  if (await files.exists(decoderFile)) out.decoder = decoderFile;
+  else if (choice === 'int8') {
     throw new PaliError(ERROR_CODES.NOT_FOUND, `${files.location} has no ${decoderFile}`, {
       hint: `Convert with --prefill int8 (it pairs with the ${decoderDtype} decoder), or load with prefill 'auto' or 'off'`,
       details: { decoderDtype },
@@ -257,6 +258,22 @@ async function choosePrefill(
   // A float vision tower was asked for: keep it (the int8 one would only trade its precision away).
   if (QUANTIZED.includes(dtypes.vision_encoder) && (await files.exists(visionFile))) out.vision = visionFile;
   return out;
+}
+
+/**
+ * The step graph to load in place of the decoder, if any (see LoadOptions.stepGraph): it returns no
+ * present cache, so it needs the shared buffers (not kvCache 'copy').
+ */
+async function chooseStepGraph(
+  files: ModelFiles,
+  info: PaliFolderInfo | undefined,
+  dtypes: Record<Component, ModelDtype>,
+  options: LoadOptions,
+): Promise<string | undefined> {
+  if ((options.stepGraph ?? 'auto') === 'off' || options.kvCache === 'copy') return undefined;
+  const decoderDtype = dtypes.decoder_model_merged;
+  const file = info?.step?.[decoderDtype] ?? stepPath(decoderDtype);
+  return (await files.exists(file)) ? file : undefined;
 }
 
 function checkEmbedSession(session: InferenceSession): void {

@@ -45,7 +45,7 @@ export class PaliGemma<I> {
     private readonly prefillSession: InferenceSession | undefined,
     /** Whether images go through the folder's int8 vision tower (see LoadOptions.prefill). */
     readonly int8Vision: boolean,
-    /** Whether steps run on the folder's step graph instead of the decoder (see LoadOptions.prefill). */
+    /** Whether the decoder runs as the folder's step graph (see LoadOptions.stepGraph). */
     readonly stepGraph: boolean,
     private readonly embeddingTable: EmbeddingTable | undefined,
   ) {}

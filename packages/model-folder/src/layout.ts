@@ -65,8 +65,8 @@ export function prefillPath(decoderDtype: ModelDtype): string {
 }
 
 /**
- * Our step graph for a decoder variant (`onnx/decoder_step_q4.onnx` for q4), written with the prefill
- * graph: the decoder's weights (it has no data file of its own: every tensor is read from the
+ * Our step graph for a decoder variant (`onnx/decoder_step_q4.onnx` for q4), written beside the
+ * decoder: the decoder's weights (it has no data file of its own: every tensor is read from the
  * decoder's), attention as MatMuls over a KV cache that the caller keeps, no present outputs.
  */
 export function stepPath(decoderDtype: ModelDtype): string {
@@ -118,15 +118,10 @@ export interface PaliFolderInfo {
    * tied table): file name → data file name, both in onnx/.
    */
   sharedExternalData?: Record<string, string>;
-  /**
-   * The int8 graphs of the prompt pass (the vision tower, and per decoder variant its prefill graph),
-   * and per decoder variant the step graph that runs the steps after them.
-   */
-  prefill?: {
-    vision?: string;
-    decoder?: Partial<Record<ModelDtype, string>>;
-    step?: Partial<Record<ModelDtype, string>>;
-  };
+  /** The int8 graphs of the prompt pass: the vision tower, and per decoder variant its prefill graph. */
+  prefill?: { vision?: string; decoder?: Partial<Record<ModelDtype, string>> };
+  /** Per decoder variant, its step graph (see stepPath): same weights, a cache kept by the caller. */
+  step?: Partial<Record<ModelDtype, string>>;
   /** Which component variants the folder holds. */
   variants?: Partial<Record<Component, ModelDtype[]>>;
 }

@@ -73,6 +73,7 @@ export async function loadPaliGemma(
       ...(options.templates ? { templates: options.templates } : {}),
       ...(options.kvCache !== undefined ? { kvCache: options.kvCache } : {}),
       ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
+      ...(options.stepGraph !== undefined ? { stepGraph: options.stepGraph } : {}),
       ...(options.embeddingLookup !== undefined ? { embeddingLookup: options.embeddingLookup } : {}),
       onProgress: (e) => options.onProgress?.(e),
     },
@@ -168,17 +169,19 @@ async function fromHub(repo: string, options: NodeLoadOptions): Promise<string> 
   };
   // The onnx-community layout: the JSON files and the chosen variant of each component.
   const dtype = options.dtype ?? 'q4';
-  const onnxFiles = COMPONENTS.flatMap((c) => [
-    { path: onnxPath(c, componentDtype(dtype, c)), optional: true },
-    { path: externalDataPath(c, componentDtype(dtype, c)), optional: true },
-  ]);
+  const decoderDtype = componentDtype(dtype, 'decoder_model_merged');
+  const onnxFiles = [
+    ...COMPONENTS.flatMap((c) => [
+      { path: onnxPath(c, componentDtype(dtype, c)), optional: true },
+      { path: externalDataPath(c, componentDtype(dtype, c)), optional: true },
+    ]),
+    // Our step graph, where the repo has one: graph only, on the decoder's data.
+    { path: stepPath(decoderDtype), optional: true },
+  ];
   // The int8 prompt-pass graphs are ~3 GB more for 3B: fetched only when asked for by name.
   if (options.prefill === 'int8') {
-    const decoderDtype = componentDtype(dtype, 'decoder_model_merged');
     for (const file of [prefillPath(decoderDtype), VISION_PREFILL_PATH])
       onnxFiles.push({ path: file, optional: true }, { path: `${file}_data`, optional: true });
-    // The step graph: graph only, on the decoder's data.
-    onnxFiles.push({ path: stepPath(decoderDtype), optional: true });
   }
   const small = FOLDER_JSON_FILES.map((path) => ({ path, optional: path !== FOLDER_FILES.config }));
   const first = await downloadModelFiles(

@@ -17,6 +17,8 @@ export interface WorkerRequest {
   kvCache?: 'auto' | 'shared' | 'copy';
   /** Ours only: whether prompts run on the folder's int8 prefill graph (see LoadOptions.prefill). */
   prefill?: 'auto' | 'off';
+  /** Ours only: whether steps may run on the folder's step graph (see LoadOptions.stepGraph). */
+  stepGraph?: 'auto' | 'off';
 }
 
 export interface WorkerResult {
@@ -26,6 +28,8 @@ export interface WorkerResult {
   decodeTokensPerSec: number;
   generatedTokens: number;
   peakRssBytes: number;
+  /** Ours only: whether the steps ran on the folder's step graph. */
+  stepGraph?: boolean;
 }
 
 export const RESULT_PREFIX = 'PALI_BENCH ';
@@ -39,6 +43,7 @@ async function runOurs(r: WorkerRequest): Promise<Omit<WorkerResult, 'peakRssByt
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.kvCache ? { kvCache: r.kvCache } : {}),
     ...(r.prefill ? { prefill: r.prefill } : {}),
+    ...(r.stepGraph ? { stepGraph: r.stepGraph } : {}),
   });
   const loadMs = performance.now() - t;
   try {
@@ -60,6 +65,7 @@ async function runOurs(r: WorkerRequest): Promise<Omit<WorkerResult, 'peakRssByt
       ttftMs: first - t,
       decodeTokensPerSec: count > 1 ? ((count - 1) * 1000) / (end - first) : 0,
       generatedTokens: count,
+      stepGraph: pg.stepGraph,
     };
   } finally {
     await pg.dispose();

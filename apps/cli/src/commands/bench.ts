@@ -22,6 +22,7 @@ interface BenchFlags {
   threads?: string;
   kvCache?: string;
   prefill: string;
+  stepGraph: string;
   blockSize?: string;
   cache?: string;
   modelFolder?: string;
@@ -43,6 +44,12 @@ export interface BenchRow extends WorkerResult {
 }
 
 const IMPLS = ['ours', 'transformers.js'] as const;
+
+/** What ours ran beside its decoder: the int8 prompt graphs, the step graph. */
+function label(r: BenchRow): string {
+  const parts = [...(r.prefill === 'int8' ? ['int8 prefill'] : []), ...(r.stepGraph ? ['step graph'] : [])];
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
 /** The repository's fixture folder (src/commands or dist/commands → ../../../../fixtures). */
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -76,6 +83,11 @@ export function registerBench(program: Command, io: CliIO): void {
       'ours: int8 (convert with the int8 prefill graph and run prompts on it) or off (the decoder runs the prompt)',
       'int8',
     )
+    .option(
+      '--step-graph <mode>',
+      "ours: auto (steps on the folder's step graph) or off (steps on decoder_model_merged, as transformers.js)",
+      'auto',
+    )
     .option('--block-size <n>', 'convert with this q4 block size (its own cached folder; default 32)')
     .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
     .option('--rounds <n>', "alternate the implementations n times and keep each one's best figures", '1')
@@ -91,6 +103,12 @@ export function registerBench(program: Command, io: CliIO): void {
       if (flags.prefill !== 'int8' && flags.prefill !== 'off')
         throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--prefill ${flags.prefill} is not int8 or off`);
       const prefill = flags.prefill;
+      if (flags.stepGraph !== 'auto' && flags.stepGraph !== 'off')
+        throw new PaliError(
+          ERROR_CODES.INVALID_ARGUMENT,
+          `--step-graph ${flags.stepGraph} is not auto or off`,
+        );
+      const stepGraph = flags.stepGraph;
       const blockSize = positiveInt(flags.blockSize, '--block-size');
       const dtype = parseDtype(flags.dtype);
       if (typeof dtype !== 'string') {
@@ -152,7 +170,7 @@ export function registerBench(program: Command, io: CliIO): void {
               dtype,
               ...(threads ? { threads } : {}),
               ...(flags.kvCache === 'shared' || flags.kvCache === 'copy' ? { kvCache: flags.kvCache } : {}),
-              ...(impl === 'ours' ? { prefill: prefill === 'int8' ? 'auto' : 'off' } : {}),
+              ...(impl === 'ours' ? { prefill: prefill === 'int8' ? 'auto' : 'off', stepGraph } : {}),
             };
             if (!flags.json)
               io.stderr(`timing ${impl} at ${actualSize} px (round ${round + 1}/${rounds})…\n`);
@@ -208,8 +226,8 @@ async function randomModelFolder(
   const out = join(cache, `onnx-${size}-${dtype}${blockSize !== undefined ? `-b${blockSize}` : ''}`);
   const complete =
     existsSync(join(out, 'config.json')) &&
-    (prefill === 'off' ||
-      (existsSync(join(out, prefillPath(dtype))) && existsSync(join(out, stepPath(dtype)))));
+    existsSync(join(out, stepPath(dtype))) &&
+    (prefill === 'off' || existsSync(join(out, prefillPath(dtype))));
   if (!reconvert && complete) return out;
   const checkpoint = await ensureRandomCheckpoint(
     cache,
@@ -339,7 +357,7 @@ export function formatTable(
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.impl}${r.prefill === 'int8' ? ' (int8 prefill)' : ''} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} |${r.error ? ` error: ${r.error}` : ''}`,
+      `| ${r.impl}${label(r)} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} |${r.error ? ` error: ${r.error}` : ''}`,
     );
   }
   const sizes = [...new Set(rows.map((r) => r.size))];

@@ -1,9 +1,12 @@
-import { FIXTURE_MODELS, goldenCases, goldenTensor } from '@pali/fixtures';
+import { FIXTURE_MODELS, fixtureModelDir, goldenCases, goldenTensor, readFixtureJson } from '@pali/fixtures';
+import { checkpointWeights, parsePaliGemmaConfig } from '@pali/model-folder';
+import { openSafetensors } from '@pali/onnx/node';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecoderRunner } from '../decoder-runner.js';
 import { generateTokens } from '../generation/generate.js';
 import { type FixturePipeline, fixturePipeline } from '../test-support/fixture-pipeline.js';
+import { buildDecoderGraph } from './decoder-graph.js';
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -123,6 +126,20 @@ describe.each(FIXTURE_MODELS)(
         runner.dispose();
       });
     }
+
+    it('the step graph has no sliding-window or export-style form: a typed refusal', async () => {
+      const reader = await openSafetensors(fixtureModelDir(model));
+      try {
+        const config = parsePaliGemmaConfig(readFixtureJson(`models/${model}/config.json`));
+        for (const other of [{ slidingWindow: true }, { exportStyle: true }]) {
+          expect(() =>
+            buildDecoderGraph(config, checkpointWeights(reader), { callerKeptCache: true, ...other }),
+          ).toThrow(/no sliding-window or export-style form/);
+        }
+      } finally {
+        await reader.close();
+      }
+    });
 
     it('the step graph returns no present cache, so it refuses to run without shared buffers', () => {
       expect(step.decoderSession.outputNames.some((n) => n.startsWith('present.'))).toBe(false);
