@@ -78,7 +78,8 @@ export async function measureMachineLimits(threads?: number, q4BlockSize = 32): 
   // 2304 × 32768 fp32 = 302 MB and 2304 × 65536 in q4 = 94 MB: far beyond any cache, so the time
   // is the memory read. The GEMMs are the 3B decoder's MLP shape with 256 rows (a 224 px prompt).
   const stream = await timeLinear(1, 2304, 32768, fp32, 5, opts);
-  const q4Stream = await timeLinear(1, 2304, 65536, q4, 9, opts);
+  // ~3-4 ms a run: best of many, since one noisy window once halved it (16 against 28 GB/s).
+  const q4Stream = await timeLinear(1, 2304, 65536, q4, 31, opts);
   const gemmFlops = 2 * 256 * 2304 * 9216;
   const gemm = await timeLinear(256, 2304, 9216, fp32, 5, opts);
   const q4Gemm = await timeLinear(256, 2304, 9216, q4, 5, opts);
