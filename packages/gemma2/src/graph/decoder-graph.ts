@@ -381,6 +381,13 @@ function attentionBias(
  * slot j holds absolute position j and is visible where j < total − S and the mask allows it; this
  * run's keys follow the prefix-LM rule of `attentionBias`.
  */
+interface CacheSlots {
+  /** [B, 1, G·S, capacity + S]: 0 where a query may see the slot, float32's lowest elsewhere. */
+  bias: Value;
+  /** [capacity, S] as int64: where the score columns of the buffer end and this run's begin. */
+  splitSizes: Value;
+}
+
 function cacheSlotBias(
   g: GraphBuilder,
   m: MaskValues,
@@ -388,7 +395,7 @@ function cacheSlotBias(
   embeds: Value,
   attentionMask: Value,
   groups: number,
-): Value {
+): CacheSlots {
   const zero = scalar(g, 'int64', 0);
   const one = scalar(g, 'int64', 1);
   const capacity = squeeze(shapeOf(pastKey, 2, 3), [0]);
@@ -401,11 +408,14 @@ function cacheSlotBias(
   const filled = concat([less(slots, pastLength), cast(expand(one, unsqueeze(seq, [0])), 'bool')], 0);
   const allowed = and(gather(m.allowed, columns, 3), filled);
   const bias = where(allowed, 0, scalar(g, 'float32', MASKED));
-  // Score rows are ordered (group, query): one copy of the query rows per group.
-  return concat(
-    Array.from({ length: groups }, () => bias),
-    2,
-  );
+  return {
+    // Score rows are ordered (group, query): one copy of the query rows per group.
+    bias: concat(
+      Array.from({ length: groups }, () => bias),
+      2,
+    ),
+    splitSizes: concat([shapeOf(pastKey, 2, 3), shapeOf(embeds, 1, 2)], 0),
+  };
 }
 
 /**
@@ -419,15 +429,17 @@ function cachedAttention(
   v: Value,
   pastKey: Value,
   pastValue: Value,
-  bias: Value,
+  slots: CacheSlots,
   t: PaliGemmaConfig['textConfig'],
 ): Value {
   const g = q.graph;
   const D = t.headDim;
   const kvH = t.numKeyValueHeads;
   const groups = t.numAttentionHeads / kvH;
+  // The soft-cap's 1/cap rides on the query scale: tanh(q·k · scale/cap) · cap.
+  const cap = t.attnLogitSoftcapping;
   // [B, S, kvH, G, D] → [B, kvH, G, S, D] → [B, kvH, G·S, D]: query head h uses kv head ⌊h / G⌋.
-  const scaled = mul(q, Math.fround(t.queryPreAttnScalar ** -0.5));
+  const scaled = mul(q, Math.fround(t.queryPreAttnScalar ** -0.5 / (cap || 1)));
   const qh = reshape(transpose(reshape(scaled, [0, 0, kvH, groups, D]), [0, 2, 3, 1, 4]), [0, kvH, -1, D]);
   const kh = transpose(reshape(k, [0, 0, kvH, D]), [0, 2, 1, 3]);
   const vh = transpose(reshape(v, [0, 0, kvH, D]), [0, 2, 1, 3]);
@@ -436,15 +448,11 @@ function cachedAttention(
     [matMul(qh, transpose(pastKey, [0, 1, 3, 2])), matMul(qh, transpose(kh, [0, 1, 3, 2]))],
     -1,
   );
-  if (t.attnLogitSoftcapping) {
-    const cap = t.attnLogitSoftcapping;
-    scores = mul(tanh(div(scores, cap)), cap);
-  }
-  const probs = softmax(add(scores, bias), -1);
-  const capacity = shapeOf(pastKey, 2, 3);
+  if (cap) scores = mul(tanh(scores), cap);
+  const probs = softmax(add(scores, slots.bias), -1);
   const [fromCache, fromRun] = g.addNode({
     opType: 'Split',
-    inputs: [probs, concat([capacity, shapeOf(k, 1, 2)], 0)],
+    inputs: [probs, slots.splitSizes],
     attrs: { axis: attr.int(-1) },
     outputs: [
       { dtype: 'float32', shape: null },
