@@ -14,6 +14,15 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
+/** Greedy decoding of 24 tokens from a started runner gives every row's golden (HF) tokens. */
+async function expectGoldenTokens(runner: DecoderRunner, expected: Int32Array, batch: number) {
+  const got: number[][] = Array.from({ length: batch }, () => []);
+  for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {
+    got[t.row]!.push(t.token);
+  }
+  for (let b = 0; b < batch; b++) expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
+}
+
 /** The raw embedding rows of a pipeline's checkpoint (what embed_tokens returns). */
 function embedRowsOf(p: FixturePipeline) {
   const H = p.config.textConfig.hiddenSize;
@@ -94,13 +103,7 @@ describe.each(FIXTURE_MODELS)(
           !options.sharedCache ? 'copy' : options.appendNewKeys === false ? 'shared' : 'append',
         );
         runner.start(await promptOf(capped), 24);
-        const expected = tensor('tokens').data as Int32Array;
-        const got: number[][] = Array.from({ length: c.batch_size }, () => []);
-        for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {
-          got[t.row]!.push(t.token);
-        }
-        for (let b = 0; b < c.batch_size; b++)
-          expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
+        await expectGoldenTokens(runner, tensor('tokens').data as Int32Array, c.batch_size);
         runner.dispose();
       });
 
@@ -116,13 +119,7 @@ describe.each(FIXTURE_MODELS)(
           : step.newRunner({ sharedCache: true });
         expect(runner.cacheMode).toBe('append');
         runner.start(await promptOf(step), 24);
-        const expected = tensor('tokens').data as Int32Array;
-        const got: number[][] = Array.from({ length: c.batch_size }, () => []);
-        for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {
-          got[t.row]!.push(t.token);
-        }
-        for (let b = 0; b < c.batch_size; b++)
-          expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
+        await expectGoldenTokens(runner, tensor('tokens').data as Int32Array, c.batch_size);
         runner.dispose();
       });
     }
@@ -185,13 +182,7 @@ describe.each(FIXTURE_MODELS)(
         ),
         24,
       );
-      const got: number[][] = Array.from({ length: c.batch_size }, () => []);
-      for await (const t of generateTokens(runner, { maxNewTokens: 24, eosTokenIds: [], padTokenId: 0 })) {
-        got[t.row]!.push(t.token);
-      }
-      const expected = tensor('tokens').data as Int32Array;
-      for (let b = 0; b < c.batch_size; b++)
-        expect(got[b]).toEqual(Array.from(expected.subarray(b * 24, (b + 1) * 24)));
+      await expectGoldenTokens(runner, tensor('tokens').data as Int32Array, c.batch_size);
       expect(runs).toEqual({ step: 2 + 23, prefill: 1 });
       runner.dispose();
     });
