@@ -150,6 +150,8 @@ export async function convertCheckpoint(
             dtype: decoderDtype,
             layerDtype: 'q8',
             int8Head: true,
+            // MatMul attention over the prompt's own keys, which the loader appends to its cache.
+            callerKeptCache: !options.slidingWindow,
             ...block,
           }),
       ],

@@ -56,8 +56,6 @@ export class DecoderRunner implements StepModel {
   private readonly prefillSession: InferenceSession | undefined;
   /** Shared cache kept by appending each step's new keys here (see DECODER_IO.newKey). */
   private readonly append: boolean;
-  /** The session has no present outputs (our step graph): prompts append their keys too. */
-  private readonly appendOnly: boolean;
   private mask: number[][] = [];
   private nextPosition: number[] = [];
   private prompt: DecoderPrompt | undefined;
@@ -72,11 +70,11 @@ export class DecoderRunner implements StepModel {
     this.vocabSize = config.vocabSize;
     this.shared = options.sharedCache ?? false;
     this.prefillSession = options.prefillSession;
-    this.append =
-      this.shared && (options.appendNewKeys ?? true) && session.outputNames.includes(DECODER_IO.newKey(0));
-    // The step graph (callerKeptCache) has no present outputs: every run of it appends its new keys.
-    this.appendOnly = !session.outputNames.includes(DECODER_IO.presentKey(0));
-    if (this.appendOnly && !this.append) {
+    this.append = this.shared && (options.appendNewKeys ?? true) && hasNewKeys(session);
+    // Step graphs (callerKeptCache) have no present outputs: every run of them returns its new keys,
+    // which the runner keeps. Steps on one need the shared buffers; a prompt on one fits any mode.
+    const prefill = options.prefillSession;
+    if ((!hasPresent(session) && !this.append) || (prefill && !hasPresent(prefill) && !hasNewKeys(prefill))) {
       throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, 'This decoder returns no present cache', {
         hint: 'It is a step graph: run it with sharedCache (and appendNewKeys) on',
       });
@@ -183,6 +181,12 @@ export class DecoderRunner implements StepModel {
     );
   }
 
+  /** An empty past [batch, kvHeads, 0, headDim]: a step graph's prompt attends to its own keys only. */
+  private emptyPast(batch: number): Tensor {
+    const c = this.config;
+    return new this.TensorType('float32', new Float32Array(0), [batch, c.numKeyValueHeads, 0, c.headDim]);
+  }
+
   async step(tokens: Int32Array, signal?: AbortSignal): Promise<Float32Array[]> {
     const batch = this.mask.length;
     if (tokens.length !== batch) {
@@ -251,12 +255,16 @@ export class DecoderRunner implements StepModel {
         [batch, total],
       );
     }
+    // A step graph's prompt (nothing cached yet) reads an empty past rather than the empty slots of
+    // our buffers: its attention then spans the prompt's own keys only.
+    const stepGraph = !hasPresent(session);
+    const empty = stepGraph && total === length ? this.emptyPast(batch) : undefined;
     this.past.forEach(({ key, value }, i) => {
-      feeds[DECODER_IO.pastKey(i)] = key;
-      feeds[DECODER_IO.pastValue(i)] = value;
+      feeds[DECODER_IO.pastKey(i)] = empty ?? key;
+      feeds[DECODER_IO.pastValue(i)] = empty ?? value;
     });
-    if (this.append && session === this.session && (length === 1 || this.appendOnly)) {
-      // A step (or any run of the step graph): the runtime reads the cache from our buffers and
+    if (stepGraph || (this.append && length === 1 && session === this.session)) {
+      // A step (or any run of a step graph): the runtime reads the cache from our buffers and
       // returns only this run's keys and values, which are written in place here (fetching `present`
       // would copy the whole cache back every step).
       const fetches: Record<string, Tensor | null> = { [DECODER_IO.logits]: null };
@@ -265,6 +273,18 @@ export class DecoderRunner implements StepModel {
         fetches[DECODER_IO.newValue(i)] = null;
       }
       const out = await session.run(feeds, fetches as Record<string, Tensor>);
+      if (!this.shared) {
+        // Copy mode after a step graph's prompt: its keys become a past of exactly their length.
+        this.dispose();
+        const sized = () =>
+          new this.TensorType('float32', new Float32Array(batch * c.numKeyValueHeads * length * c.headDim), [
+            batch,
+            c.numKeyValueHeads,
+            length,
+            c.headDim,
+          ]);
+        this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: sized(), value: sized() }));
+      }
       this.past.forEach(({ key, value }, i) => {
         this.appendRows(key, out[DECODER_IO.newKey(i)]!, total - length, length);
         this.appendRows(value, out[DECODER_IO.newValue(i)]!, total - length, length);
@@ -318,6 +338,14 @@ export class DecoderRunner implements StepModel {
       logits.dispose();
     }
   }
+}
+
+function hasPresent(session: InferenceSession): boolean {
+  return session.outputNames.includes(DECODER_IO.presentKey(0));
+}
+
+function hasNewKeys(session: InferenceSession): boolean {
+  return session.outputNames.includes(DECODER_IO.newKey(0));
 }
 
 /** Logits rows of the last position, from [B, 1, V] (ours) or [B, S, V] (full-sequence exports). */

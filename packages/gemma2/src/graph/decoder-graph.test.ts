@@ -108,16 +108,29 @@ describe.each(FIXTURE_MODELS)(
       });
 
       it.each([
-        ['the step graph runs the prompt too', false],
-        ['the decoder runs the prompt into the buffers, the step graph the steps', true],
-      ])(`${c.case}: greedy generation on the step graph gives HF's 24 tokens: %s`, async (_how, split) => {
-        const runner = split
-          ? new DecoderRunner(step.decoderSession, ort.Tensor, step.config.textConfig, embedRowsOf(step), {
-              sharedCache: true,
-              prefillSession: capped.decoderSession,
-            })
-          : step.newRunner({ sharedCache: true });
-        expect(runner.cacheMode).toBe('append');
+        ['the step graph runs the prompt too', 'step'],
+        ['the decoder runs the prompt into the buffers, the step graph the steps', 'split'],
+        ['the step graph runs the prompt, the decoder the steps, the cache copied', 'copy'],
+      ])(`${c.case}: greedy generation with the step graph gives HF's 24 tokens: %s`, async (_how, how) => {
+        const runner =
+          how === 'split'
+            ? new DecoderRunner(step.decoderSession, ort.Tensor, step.config.textConfig, embedRowsOf(step), {
+                sharedCache: true,
+                prefillSession: capped.decoderSession,
+              })
+            : how === 'copy'
+              ? new DecoderRunner(
+                  capped.decoderSession,
+                  ort.Tensor,
+                  step.config.textConfig,
+                  embedRowsOf(step),
+                  {
+                    sharedCache: false,
+                    prefillSession: step.decoderSession,
+                  },
+                )
+              : step.newRunner({ sharedCache: true });
+        expect(runner.cacheMode).toBe(how === 'copy' ? 'copy' : 'append');
         runner.start(await promptOf(step), 24);
         await expectGoldenTokens(runner, tensor('tokens').data as Int32Array, c.batch_size);
         runner.dispose();
