@@ -54,7 +54,8 @@ export interface ConvertOptions {
   /**
    * 'int8' also writes the int8 (DynamicQuantizeMatMul) graphs of the prompt pass:
    * `onnx/decoder_prefill_int8<suffix>.onnx`, the decoder with int8 layers and an int8 head (reading
-   * its norms and tables from the decoder's data file), and `onnx/vision_encoder_prefill_int8.onnx`.
+   * its norms and tables from the decoder's data file; a step graph, see stepPath), and
+   * `onnx/vision_encoder_prefill_int8.onnx`.
    * On CPU they run a prompt ~2.3× and the vision tower ~2× faster than int4 MatMulNBits; they cost
    * an int8 copy of the weights: ~3 GB more on disk and ~2.4 GB more memory for 3B. Default 'none'. Needs the
    * decoder.
