@@ -28,11 +28,12 @@ export interface DecoderRunnerOptions {
    * is both the `past` input and the `present` output, so GroupQueryAttention writes each step's keys
    * in place (its shared-buffer mode) instead of copying the whole cache into a new tensor every step.
    * Only for decoders built on GroupQueryAttention (ours); exports with concat semantics need false.
+   * A step graph (our `decoder_step*.onnx`, no present outputs) needs it for its steps.
    */
   sharedCache?: boolean;
   /**
-   * A session that runs the prompt pass instead of `session` (the int8 prefill graph): same inputs
-   * and outputs, other weight formats. Steps always run on `session`.
+   * A session that runs the prompt pass instead of `session` (the int8 prefill graph): same inputs,
+   * other weight formats; a step graph (new keys, no present) or not. Steps always run on `session`.
    */
   prefillSession?: InferenceSession;
   /**
@@ -44,9 +45,11 @@ export interface DecoderRunnerOptions {
 }
 
 /**
- * Runs a decoder_model_merged session as a StepModel: one session run per step. With `sharedCache`
- * the cache never moves; otherwise each run's `present` outputs become the next run's `past` inputs
- * (no copy in JavaScript, but the runtime concatenates a new cache every step).
+ * Runs a decoder_model_merged session (or our step graph) as a StepModel: one session run per step.
+ * With `sharedCache` the cache never moves: each run's new keys are appended to our buffers (or,
+ * with appendNewKeys false, written in place through fetched presents); otherwise each run's
+ * `present` outputs become the next run's `past` inputs (no copy in JavaScript, but the runtime
+ * concatenates a new cache every step).
  */
 export class DecoderRunner implements StepModel {
   readonly vocabSize: number;
