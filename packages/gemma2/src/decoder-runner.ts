@@ -163,17 +163,8 @@ export class DecoderRunner implements StepModel {
     const prompt = this.prompt;
     if (!prompt) throw new PaliError(ERROR_CODES.INTERNAL, 'prefill() before start()');
     const { batch, length } = prompt;
-    const c = this.config;
     // Shared: one buffer per layer for the whole generation; otherwise an empty past.
-    const cap = this.shared ? this.capacity : 0;
-    const buffer = () =>
-      new this.TensorType('float32', new Float32Array(batch * c.numKeyValueHeads * cap * c.headDim), [
-        batch,
-        c.numKeyValueHeads,
-        cap,
-        c.headDim,
-      ]);
-    this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: buffer(), value: buffer() }));
+    this.allocatePast(batch, this.shared ? this.capacity : 0);
     return this.run(
       prompt.inputsEmbeds,
       batch,
@@ -182,6 +173,14 @@ export class DecoderRunner implements StepModel {
       signal,
       session,
     );
+  }
+
+  /** Zeroed cache tensors [batch, kvHeads, positions, headDim] for every layer. */
+  private allocatePast(batch: number, positions: number): void {
+    const c = this.config;
+    const dims = [batch, c.numKeyValueHeads, positions, c.headDim];
+    const zeros = () => new this.TensorType('float32', new Float32Array(dims.reduce((a, b) => a * b)), dims);
+    this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: zeros(), value: zeros() }));
   }
 
   /** An empty past [batch, kvHeads, 0, headDim]: a step graph's prompt attends to its own keys only. */
@@ -279,14 +278,7 @@ export class DecoderRunner implements StepModel {
       if (!this.shared) {
         // Copy mode after a step graph's prompt: its keys become a past of exactly their length.
         this.dispose();
-        const sized = () =>
-          new this.TensorType('float32', new Float32Array(batch * c.numKeyValueHeads * length * c.headDim), [
-            batch,
-            c.numKeyValueHeads,
-            length,
-            c.headDim,
-          ]);
-        this.past = Array.from({ length: c.numHiddenLayers }, () => ({ key: sized(), value: sized() }));
+        this.allocatePast(batch, length);
       }
       this.past.forEach(({ key, value }, i) => {
         this.appendRows(key, out[DECODER_IO.newKey(i)]!, total - length, length);
