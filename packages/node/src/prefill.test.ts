@@ -149,6 +149,23 @@ describe('LoadOptions reach the pipeline through PaliGemma.load', () => {
   });
 });
 
+describe('the step graph', () => {
+  it("is used by default, gives the decoder's logits, and a folder without it (converted before it) loads the decoder", async () => {
+    const folder = join(work, 'step-or-not');
+    await convertCheckpoint(fixtureModelDir(MODEL), folder, { dtype: 'fp32' });
+    const tokens = [9, 17, 30];
+    const onStep = await forced(folder, {}, tokens);
+    const off = await forced(folder, { stepGraph: 'off' }, tokens);
+    rmSync(join(folder, stepPath('fp32')));
+    const without = await forced(folder, {}, tokens);
+    expect([onStep.stepGraph, off.stepGraph, without.stepGraph]).toEqual([true, false, false]);
+    for (const [i, row] of off.rows.entries()) {
+      expect(relRms(row, onStep.rows[i]!)).toBeLessThan(1e-5);
+      expect(relRms(row, without.rows[i]!)).toBe(0);
+    }
+  });
+});
+
 describe('beam search over the real decoder in every cache mode', () => {
   it('3 beams give the same tokens with the cache copied, appended in place, and with the int8 prompt pass', async () => {
     const folder = join(work, 'q4-prefill');
