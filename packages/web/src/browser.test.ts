@@ -104,10 +104,14 @@ describe.skipIf(!hasChromium)(title, () => {
             };
           };
           const stages = new Set<string>();
+          const sessions: string[] = [];
           const engine = await paliWeb.load(`/models/${model}/`, {
             backend: 'wasm',
             wasmPaths: `${origin}/ort/`,
-            onProgress: (e: { stage: string }) => stages.add(e.stage),
+            onProgress: (e: { stage: string; file?: string }) => {
+              stages.add(e.stage);
+              if (e.stage === 'session' && e.file) sessions.push(e.file);
+            },
           });
           const results = [];
           for (const c of cases)
@@ -118,6 +122,7 @@ describe.skipIf(!hasChromium)(title, () => {
             results,
             info,
             stages: [...stages],
+            sessions,
             isolated: crossOriginIsolated,
             cached: (await (await caches.open('pali-models')).keys()).map((r) => new URL(r.url).pathname),
           };
@@ -130,6 +135,10 @@ describe.skipIf(!hasChromium)(title, () => {
       expect(out.cached).toEqual(
         expect.arrayContaining([`/models/${model}/onnx/decoder_model_merged.onnx_data`]),
       );
+      // The decoder runs as the folder's step graph (on the decoder's data): its cache stays in our
+      // buffers, with no GroupQueryAttention.
+      expect(out.sessions).toContain('onnx/decoder_step.onnx');
+      expect(out.sessions).not.toContain('onnx/decoder_model_merged.onnx');
       const eosId = JSON.parse(
         readFileSync(join(work, model, 'generation_config.json'), 'utf8'),
       ).eos_token_id;

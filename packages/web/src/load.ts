@@ -148,7 +148,8 @@ async function openEngine(
   const pg = await CorePaliGemma.fromFolder<WebImage>(files, runtime, decode, {
     ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
     // onnxruntime-web 1.30 gives wrong tokens with GroupQueryAttention's shared (in-place) KV
-    // buffer: the browser test caught it. Each step hands present to past instead.
+    // buffer: the browser test caught it. A decoder_model_merged hands present to past instead; the
+    // folder's step graph, when it has one, keeps the cache in our buffers (no GroupQueryAttention).
     kvCache: 'copy',
     // The int8 prefill graph is a second copy of the layer weights (~2 GB for 3B): not worth the
     // download and the tab's memory in a browser.

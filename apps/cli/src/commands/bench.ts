@@ -76,7 +76,7 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--impl <list>', 'implementations, comma separated', IMPLS.join(','))
     .option(
       '--kv-cache <mode>',
-      'ours: shared (written in place, the default for our folders) or copy (present → past each step)',
+      'ours, with --step-graph off: shared (written in place, the default for our folders) or copy (present → past each step)',
     )
     .option(
       '--prefill <kind>',
