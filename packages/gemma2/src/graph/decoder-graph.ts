@@ -27,7 +27,6 @@ import {
   scalar,
   shapeOf,
   simplifiedLayerNorm,
-  skipSimplifiedLayerNorm,
   slice,
   softmax,
   split,
@@ -208,10 +207,17 @@ export function buildDecoderGraph(
   };
   const gamma = (name: string) => w.tensor(`${TEXT_PREFIX}${name}.weight`, [H], plusOne);
   const eps = { epsilon: t.rmsNormEps };
+  // Residual add, then the RMSNorm that follows, as plain nodes: ORT 1.30's CPU
+  // SkipSimplifiedLayerNormalization took about twice as long as Add + SimplifiedLayerNormalization
+  // (52 norms of a 266-token prompt: 22-23 against 12-13 ms).
+  const residualNorm = (y: Value, residual: Value, name: string) => {
+    const sum = add(y, residual);
+    return { sum, output: simplifiedLayerNorm(sum, gamma(name), eps) };
+  };
 
   // HF multiplies by √H rounded to the activation dtype (float32).
   let x = mul(embeds, Math.fround(Math.sqrt(H)));
-  // Each residual add is fused with the norm that follows it (SkipSimplifiedLayerNormalization).
+  // Each residual add is followed by the norm after it (residualNorm).
   let h = norm(x, 'layers.0.input_layernorm');
   for (let i = 0; i < t.numHiddenLayers; i++) {
     const p = `${TEXT_PREFIX}layers.${i}.`;
@@ -251,11 +257,10 @@ export function buildDecoderGraph(
       g.output(v, DECODER_IO.newValue(i));
     }
     const o = linear(attnOutput, `${p}self_attn.o_proj`, t.numAttentionHeads * D, H);
-    const afterAttn = skipSimplifiedLayerNorm(
+    const afterAttn = residualNorm(
       norm(o, `layers.${i}.post_attention_layernorm`),
       x,
-      gamma(`layers.${i}.pre_feedforward_layernorm`),
-      eps,
+      `layers.${i}.pre_feedforward_layernorm`,
     );
     x = afterAttn.sum;
     const [gate, up] = stacked(
@@ -270,7 +275,7 @@ export function buildDecoderGraph(
     const down = linear(mul(gelu(gate, 'tanh'), up), `${p}mlp.down_proj`, t.intermediateSize, H);
     const d = norm(down, `layers.${i}.post_feedforward_layernorm`);
     if (i + 1 < t.numHiddenLayers) {
-      const next = skipSimplifiedLayerNorm(d, x, gamma(`layers.${i + 1}.input_layernorm`), eps);
+      const next = residualNorm(d, x, `layers.${i + 1}.input_layernorm`);
       x = next.sum;
       h = next.output;
     } else {
