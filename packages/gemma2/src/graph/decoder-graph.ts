@@ -165,7 +165,7 @@ export function buildDecoderGraph(
     ]),
   }));
 
-  const mask = attentionBias(g, embeds, past[0]!.key, attentionMask);
+  const mask = attentionMaskValues(g, embeds, past[0]!.key, attentionMask);
   const slidingMask = options.slidingWindow ? slidingBias(g, mask, t.slidingWindow) : undefined;
   if (options.callerKeptCache && (options.slidingWindow || options.exportStyle || !attentionMask)) {
     throw new PaliError(
@@ -176,10 +176,10 @@ export function buildDecoderGraph(
       },
     );
   }
-  const callerBias =
-    options.callerKeptCache && attentionMask
-      ? cacheSlotBias(g, mask, past[0]!.key, embeds, attentionMask, t.numAttentionHeads / t.numKeyValueHeads)
-      : undefined;
+  const callerBias = options.callerKeptCache
+    ? cacheSlotBias(g, mask, past[0]!.key, embeds, t.numAttentionHeads / t.numKeyValueHeads)
+    : undefined;
+  const gqa = callerBias ? undefined : gqaMask(g, mask, embeds);
   const { cos, sin } = ropeTables(D, t.ropeTheta, t.maxPositionEmbeddings);
   const cosCache = g.initializer('rope_cos', 'float32', [t.maxPositionEmbeddings + 1, D / 2], cos);
   const sinCache = g.initializer('rope_sin', 'float32', [t.maxPositionEmbeddings + 1, D / 2], sin);
@@ -238,7 +238,7 @@ export function buildDecoderGraph(
     if (callerBias) {
       attnOutput = cachedAttention(q, k, v, past[i]!.key, past[i]!.value, callerBias, t);
     } else {
-      const attn = groupQueryAttention(q, k, v, mask.seqlensK, mask.totalLength, {
+      const attn = groupQueryAttention(q, k, v, gqa!.seqlensK, gqa!.totalLength, {
         numHeads: t.numAttentionHeads,
         kvNumHeads: t.numKeyValueHeads,
         scale: t.queryPreAttnScalar ** -0.5,
@@ -246,7 +246,7 @@ export function buildDecoderGraph(
         causal: false,
         pastKey: past[i]!.key,
         pastValue: past[i]!.value,
-        attentionBias: sliding ? slidingMask : mask.bias,
+        attentionBias: sliding ? slidingMask : gqa!.bias,
       });
       g.output(attn.presentKey, DECODER_IO.presentKey(i));
       g.output(attn.presentValue, DECODER_IO.presentValue(i));
@@ -339,15 +339,15 @@ export function tiedHead(
 }
 
 interface MaskValues {
-  /** Additive bias [B, 1, S, total]: 0 where attention is allowed. */
-  bias: Value;
   /** allowed as bool [B, 1, S, total], for derived masks. */
   allowed: Value;
   /** Absolute positions of the chunk's queries [S, 1] and of all keys [1, total] (0-based). */
   queryIndex: Value;
   keyIndex: Value;
-  seqlensK: Value;
-  totalLength: Value;
+  /** Scalars (int64): the positions seen in all, this run's, and those before it. */
+  total: Value;
+  seq: Value;
+  pastLength: Value;
 }
 
 /**
@@ -355,7 +355,7 @@ interface MaskValues {
  * and either the cache is empty (prefill: bidirectional over the whole chunk) or it is not after the
  * query (continuation: causal).
  */
-function attentionBias(
+function attentionMaskValues(
   g: GraphBuilder,
   embeds: Value,
   pastKey: Value,
@@ -374,18 +374,23 @@ function attentionBias(
   const visible = or(causal, equal(pastLength, zero));
   const visible4d = unsqueeze(visible, [0, 1]);
   const allowed = attentionMask ? and(unsqueeze(cast(attentionMask, 'bool'), [1, 2]), visible4d) : visible4d;
-  const bias = where(allowed, 0, scalar(g, 'float32', MASKED));
-  // GQA's own bookkeeping: every row holds `total` positions (padding is masked by the bias).
-  const batch = shapeOf(embeds, 0, 1);
-  const seqlensK = expand(cast(sub(total, one), 'int32'), batch);
-  return { bias, allowed, queryIndex, keyIndex, seqlensK, totalLength: cast(total, 'int32') };
+  return { allowed, queryIndex, keyIndex, total, seq, pastLength };
 }
 
 /**
- * The step graph's bias [B, 1, G·S, capacity + S] over the caller's buffer slots then this run's keys:
- * slot j holds absolute position j and is visible where j < total − S and the mask allows it; this
- * run's keys follow the prefix-LM rule of `attentionBias`.
+ * GroupQueryAttention's inputs from the mask: the additive bias [B, 1, S, total] (0 where attention
+ * is allowed) and its own bookkeeping (every row holds `total` positions; padding is masked by the
+ * bias). Built only for graphs that use it: ORT runs nodes whose outputs nothing reads.
  */
+function gqaMask(g: GraphBuilder, m: MaskValues, embeds: Value) {
+  const one = scalar(g, 'int64', 1);
+  return {
+    bias: where(m.allowed, 0, scalar(g, 'float32', MASKED)),
+    seqlensK: expand(cast(sub(m.total, one), 'int32'), shapeOf(embeds, 0, 1)),
+    totalLength: cast(m.total, 'int32'),
+  };
+}
+
 interface CacheSlots {
   /** [B, 1, G·S, capacity + S]: 0 where a query may see the slot, float32's lowest elsewhere. */
   bias: Value;
@@ -393,20 +398,22 @@ interface CacheSlots {
   splitSizes: Value;
 }
 
+/**
+ * The step graph's bias [B, 1, G·S, capacity + S] over the caller's buffer slots then this run's keys:
+ * slot j holds absolute position j and is visible where j < total − S and the mask allows it; this
+ * run's keys follow the prefix-LM rule of `attentionMaskValues`.
+ */
 function cacheSlotBias(
   g: GraphBuilder,
   m: MaskValues,
   pastKey: Value,
   embeds: Value,
-  attentionMask: Value,
   groups: number,
 ): CacheSlots {
   const zero = scalar(g, 'int64', 0);
   const one = scalar(g, 'int64', 1);
   const capacity = squeeze(shapeOf(pastKey, 2, 3), [0]);
-  const seq = squeeze(shapeOf(embeds, 1, 2), [0]);
-  const total = squeeze(shapeOf(attentionMask, 1, 2), [0]);
-  const pastLength = sub(total, seq);
+  const { seq, total, pastLength } = m;
   const slots = range(zero, capacity, one);
   // Absolute key position of each column (slots past the valid ones read any position: masked below).
   const columns = concat([min(slots, sub(total, one)), range(pastLength, total, one)], 0);
