@@ -14,6 +14,7 @@ import {
   type PaliFolderInfo,
   type PaliGemmaConfig,
   parsePaliGemmaConfig,
+  prefillPartPath,
   prefillPath,
   stepPath,
   VISION_PREFILL_PATH,
@@ -61,6 +62,14 @@ export interface ConvertOptions {
    * decoder.
    */
   prefill?: 'int8' | 'none';
+  /**
+   * With prefill 'int8': also cut the prefill graph into parts of this many decoder layers
+   * (`onnx/decoder_prefill_int8<suffix>_partNN.onnx`, graph only, on the prefill graph's and the
+   * decoder's data: no extra bytes). Loaders run the parts as short-lived sessions, so that only one
+   * part's int8 weights are in memory at a time (~0.15 GB for 3B instead of 2.4 GB). Default 2;
+   * 0 writes none.
+   */
+  prefillPartLayers?: number;
   /**
    * Block size of the blockwise formats (q4, q4f16, and the tied table's blocks): a power of two
    * ≥ 16, default 32 (the onnx-community q4 layout). 128 stores fewer scales and runs MatMulNBits
@@ -127,59 +136,92 @@ export async function convertCheckpoint(
         hint: 'Convert decoder_model_merged too, or leave out prefill',
       });
     }
-    type Part = Component | 'prefill' | 'vision_prefill' | 'step';
+    const partLayers = withPrefill && !options.slidingWindow ? (options.prefillPartLayers ?? 2) : 0;
+    if (!Number.isInteger(partLayers) || partLayers < 0) {
+      throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `prefillPartLayers ${partLayers}`, {
+        hint: 'Give a whole number of layers per part (0 for none)',
+      });
+    }
+    const L = config.textConfig.numHiddenLayers;
+    const partRanges: { from: number; to: number }[] = [];
+    for (let from = 0; partLayers > 0 && from < L; from += partLayers)
+      partRanges.push({ from, to: Math.min(L, from + partLayers) });
+    type Part = Component | 'prefill' | 'vision_prefill' | 'step' | `prefill_part${number}`;
     const block = options.blockSize !== undefined ? { blockSize: options.blockSize } : {};
-    const graphs: [Part, () => GraphBuilder][] = [
+    const graphs = (
       [
-        'vision_encoder',
-        () => buildVisionGraph(config, weights, { dtype: dtypeOf('vision_encoder'), ...block }),
-      ],
-      [
-        'decoder_model_merged',
-        () =>
-          buildDecoderGraph(config, weights, {
-            slidingWindow: options.slidingWindow ?? false,
-            dtype: decoderDtype,
-            ...block,
-          }),
-      ],
-      [
-        'prefill',
-        () =>
-          buildDecoderGraph(config, weights, {
-            slidingWindow: options.slidingWindow ?? false,
-            dtype: decoderDtype,
-            layerDtype: 'q8',
-            int8Head: true,
-            // MatMul attention over the prompt's own keys, which the loader appends to its cache.
-            callerKeptCache: !options.slidingWindow,
-            ...block,
-          }),
-      ],
-      ['vision_prefill', () => buildVisionGraph(config, weights, { dtype: 'q8' })],
-      // The decoder again as a graph on the decoder's tensors, with attention over a caller-kept cache.
-      [
-        'step',
-        () => buildDecoderGraph(config, weights, { dtype: decoderDtype, ...block, callerKeptCache: true }),
-      ],
-      ['embed_tokens', () => buildEmbedGraph(config, weights, { dtype: dtypeOf('embed_tokens'), ...block })],
-    ].filter(([c]) =>
-      c === 'prefill' || c === 'vision_prefill'
+        [
+          'vision_encoder',
+          () => buildVisionGraph(config, weights, { dtype: dtypeOf('vision_encoder'), ...block }),
+        ],
+        [
+          'decoder_model_merged',
+          () =>
+            buildDecoderGraph(config, weights, {
+              slidingWindow: options.slidingWindow ?? false,
+              dtype: decoderDtype,
+              ...block,
+            }),
+        ],
+        [
+          'prefill',
+          () =>
+            buildDecoderGraph(config, weights, {
+              slidingWindow: options.slidingWindow ?? false,
+              dtype: decoderDtype,
+              layerDtype: 'q8',
+              int8Head: true,
+              // MatMul attention over the prompt's own keys, which the loader appends to its cache.
+              callerKeptCache: !options.slidingWindow,
+              ...block,
+            }),
+        ],
+        // The prefill graph again in layer ranges, on its tensors (written right after it).
+        ...partRanges.map(
+          (layers, i) =>
+            [
+              `prefill_part${i}`,
+              () =>
+                buildDecoderGraph(config, weights, {
+                  dtype: decoderDtype,
+                  layerDtype: 'q8',
+                  callerKeptCache: true,
+                  layers,
+                  ...block,
+                }),
+            ] as [Part, () => GraphBuilder],
+        ),
+        ['vision_prefill', () => buildVisionGraph(config, weights, { dtype: 'q8' })],
+        // The decoder again as a graph on the decoder's tensors, with attention over a caller-kept cache.
+        [
+          'step',
+          () => buildDecoderGraph(config, weights, { dtype: decoderDtype, ...block, callerKeptCache: true }),
+        ],
+        [
+          'embed_tokens',
+          () => buildEmbedGraph(config, weights, { dtype: dtypeOf('embed_tokens'), ...block }),
+        ],
+      ] as [Part, () => GraphBuilder][]
+    ).filter(([c]) =>
+      c === 'prefill' || c === 'vision_prefill' || c.startsWith('prefill_part')
         ? withPrefill
         : c === 'step'
           ? wanted.has('decoder_model_merged') && !options.slidingWindow
           : wanted.has(c as Component),
-    ) as [Part, () => GraphBuilder][];
+    );
     const built = graphs.map(([c, build]) => [c, build()] as [Part, GraphBuilder]);
-    // The step graph writes no tensor bytes (all of them are the decoder's).
+    // The step graph and the prefill parts write no tensor bytes (all of them are written already).
+    const graphOnly = (c: Part) => c === 'step' || c.startsWith('prefill_part');
     const bytesOf = ([c, g]: [Part, GraphBuilder]) =>
-      c === 'step' ? 0 : g.initializers.reduce((s, i) => s + i.byteLength, 0);
+      graphOnly(c) ? 0 : g.initializers.reduce((s, i) => s + i.byteLength, 0);
     const total = built.reduce((sum, part) => sum + bytesOf(part), 0);
     await mkdir(join(staging, 'onnx'), { recursive: true });
     let done = 0;
     const externalData: Record<string, number> = {};
     const sharedData: Record<string, string> = {};
     let decoderTensors = new Map<string, ExternalTensorRef>();
+    let prefillTensors = new Map<string, ExternalTensorRef>();
+    const partFiles: string[] = [];
     for (const [component, graph] of built) {
       throwIfAborted(signal, 'conversion');
       const file =
@@ -189,18 +231,25 @@ export async function convertCheckpoint(
             ? VISION_PREFILL_PATH
             : component === 'step'
               ? stepPath(decoderDtype)
-              : onnxPath(component, dtypeOf(component));
+              : component.startsWith('prefill_part')
+                ? prefillPartPath(decoderDtype, Number(component.slice('prefill_part'.length)))
+                : onnxPath(component as Component, dtypeOf(component as Component));
+      if (component.startsWith('prefill_part')) partFiles.push(file);
       const refs = new Map<string, ExternalTensorRef>();
       // The prefill graph always reads the decoder's head, norms and tables from the decoder's file,
       // and the step graph all of its tensors.
+      // The parts read their int8 weights from the prefill graph's file, the rest from the decoder's.
       if (
         component === 'prefill' ||
-        component === 'step' ||
+        graphOnly(component) ||
         (component === 'embed_tokens' && (options.shareEmbedding ?? true))
       ) {
+        const sources = component.startsWith('prefill_part')
+          ? [prefillTensors, decoderTensors]
+          : [decoderTensors];
         for (const init of graph.initializers) {
-          const at = decoderTensors.get(init.name);
-          if (at && at.length === init.byteLength) refs.set(init.name, at);
+          const at = sources.map((m) => m.get(init.name)).find((r) => r?.length === init.byteLength);
+          if (at) refs.set(init.name, at);
         }
         const location = refs.values().next().value?.location;
         if (location) sharedData[basename(file)] = location;
@@ -209,23 +258,33 @@ export async function convertCheckpoint(
         signal,
         externalRefs: refs,
         producerName: 'pali-convert',
-        onProgress: (written) => options.onProgress?.({ stage: component, written: done + written, total }),
+        onProgress: (written) =>
+          options.onProgress?.({
+            stage: component.startsWith('prefill_part') ? 'prefill' : (component as ConvertProgress['stage']),
+            written: done + written,
+            total,
+          }),
       });
-      if (component === 'step' && result.dataPath) {
-        throw new PaliError(ERROR_CODES.INTERNAL, 'The step graph has tensors the decoder does not');
+      if (graphOnly(component) && result.dataPath) {
+        throw new PaliError(ERROR_CODES.INTERNAL, `The ${component} graph has tensors of its own`);
       }
       if (result.dataPath && !component.endsWith('prefill')) externalData[basename(file)] = 1;
       if (component === 'decoder_model_merged') decoderTensors = result.tensorLocations;
+      if (component === 'prefill') prefillTensors = result.tensorLocations;
       done += bytesOf([component, graph]);
     }
     options.onProgress?.({ stage: 'files', written: done, total });
     const variants = Object.fromEntries(
       built
-        .filter(([c]) => !c.endsWith('prefill') && c !== 'step')
+        .filter(([c]) => !c.endsWith('prefill') && !graphOnly(c))
         .map(([c]) => [c, [dtypeOf(c as Component)]]),
     );
     const prefill = withPrefill
-      ? { vision: VISION_PREFILL_PATH, decoder: { [decoderDtype]: prefillPath(decoderDtype) } }
+      ? {
+          vision: VISION_PREFILL_PATH,
+          decoder: { [decoderDtype]: prefillPath(decoderDtype) },
+          ...(partFiles.length ? { decoderParts: { [decoderDtype]: partFiles } } : {}),
+        }
       : undefined;
     const step = built.some(([c]) => c === 'step') ? { [decoderDtype]: stepPath(decoderDtype) } : undefined;
     await writeFolderFiles(

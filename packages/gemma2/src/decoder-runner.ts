@@ -22,6 +22,21 @@ export interface DecoderPrompt {
   positionIds: ArrayLike<number>;
 }
 
+/**
+ * The prefill graph cut into layer ranges (DecoderGraphOptions.layers), run in turn for a prompt.
+ * Whoever provides it decides each part's session's life: ours are opened ahead and released right
+ * after their run, so that only one part's weights are in memory at a time.
+ */
+export interface PromptParts {
+  readonly count: number;
+  /** Runs part `index`: `feeds` builds its inputs from the session's input names. */
+  run(
+    index: number,
+    feeds: (inputNames: readonly string[]) => Record<string, Tensor>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, Tensor>>;
+}
+
 export interface DecoderRunnerOptions {
   /**
    * Keep the KV cache in one preallocated [batch, kvHeads, capacity, headDim] buffer per layer that
@@ -42,6 +57,12 @@ export interface DecoderRunnerOptions {
    * whole `present` each step, which onnxruntime-node copies back (10-40 ms a step on 3B).
    */
   appendNewKeys?: boolean;
+  /**
+   * Run prompts through these parts instead (needs a step graph as `session`): they return the
+   * prompt's keys and values, and the prompt's last token then runs again as a step of `session`
+   * for the logits. That token sees all the prompt's keys either way (the prefix is bidirectional).
+   */
+  promptParts?: PromptParts;
 }
 
 /**
@@ -57,6 +78,7 @@ export class DecoderRunner implements StepModel {
   private capacity = 0;
   private readonly shared: boolean;
   private readonly prefillSession: InferenceSession | undefined;
+  private readonly promptParts: PromptParts | undefined;
   /** Shared cache kept by appending each step's new keys here (see DECODER_IO.newKey). */
   private readonly append: boolean;
   private mask: number[][] = [];
@@ -73,7 +95,13 @@ export class DecoderRunner implements StepModel {
     this.vocabSize = config.vocabSize;
     this.shared = options.sharedCache ?? false;
     this.prefillSession = options.prefillSession;
+    this.promptParts = options.promptParts;
     this.append = this.shared && (options.appendNewKeys ?? true) && hasNewKeys(session);
+    if (this.promptParts && (hasPresent(session) || !this.append)) {
+      throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, 'Prompt parts need a step graph', {
+        hint: "Load the folder's step graph (stepGraph 'auto'), or leave out the parts",
+      });
+    }
     // Step graphs (callerKeptCache) have no present outputs: every run of them returns its new keys,
     // which the runner keeps. Steps on one need the shared buffers; a prompt on one fits any mode.
     const prefill = options.prefillSession;
@@ -125,7 +153,83 @@ export class DecoderRunner implements StepModel {
   }
 
   async prefill(signal?: AbortSignal): Promise<Float32Array[]> {
+    if (this.promptParts) return this.runPromptParts(this.promptParts, signal);
     return this.runPrompt(this.prefillSession ?? this.session, signal);
+  }
+
+  /**
+   * The prompt through its parts: each part's new keys go to the cache buffers and its hidden states
+   * to the next part; then the last token runs again as a step (over the cache less its own slot,
+   * which the step writes again) for the logits.
+   */
+  private async runPromptParts(parts: PromptParts, signal?: AbortSignal): Promise<Float32Array[]> {
+    const prompt = this.prompt;
+    if (!prompt) throw new PaliError(ERROR_CODES.INTERNAL, 'prefill() before start()');
+    const { batch, length } = prompt;
+    const H = this.config.hiddenSize;
+    this.allocatePast(batch, this.capacity);
+    const common = {
+      [DECODER_IO.attentionMask]: new this.TensorType(
+        'int64',
+        BigInt64Array.from(this.mask.flat(), (m) => BigInt(m)),
+        [batch, length],
+      ),
+      [DECODER_IO.positionIds]: new this.TensorType(
+        'int64',
+        BigInt64Array.from(Array.from(prompt.positionIds, (p) => BigInt(p))),
+        [batch, length],
+      ),
+    };
+    const empty = this.emptyPast(batch);
+    let hidden: Tensor = new this.TensorType('float32', prompt.inputsEmbeds, [batch, length, H]);
+    for (let index = 0; index < parts.count; index++) {
+      throwIfAborted(signal, 'generation');
+      const layers: number[] = [];
+      const out = await parts.run(
+        index,
+        (names) => {
+          const feeds: Record<string, Tensor> = { ...common };
+          for (const name of names) {
+            if (name === DECODER_IO.inputsEmbeds || name === DECODER_IO.hiddenStates) feeds[name] = hidden;
+            const layer = /^past_key_values\.(\d+)\.key$/.exec(name)?.[1];
+            if (layer !== undefined) layers.push(Number(layer));
+            if (name.startsWith('past_key_values.')) feeds[name] = empty;
+          }
+          return feeds;
+        },
+        signal,
+      );
+      for (const layer of layers) {
+        const key = out[DECODER_IO.newKey(layer)];
+        const value = out[DECODER_IO.newValue(layer)];
+        if (!key || !value || !this.past[layer]) {
+          throw new PaliError(
+            ERROR_CODES.CORRUPT_FILE,
+            `Prompt part ${index} returned no keys of layer ${layer}`,
+          );
+        }
+        this.appendRows(this.past[layer].key, key, 0, length);
+        this.appendRows(this.past[layer].value, value, 0, length);
+      }
+      const next = out[DECODER_IO.hiddenStatesOut];
+      if (index + 1 < parts.count) {
+        if (!next)
+          throw new PaliError(ERROR_CODES.CORRUPT_FILE, `Prompt part ${index} returned no hidden states`);
+        if (index > 0) hidden.dispose();
+        hidden = next;
+      } else next?.dispose();
+    }
+    if (parts.count > 1) hidden.dispose();
+    // The last position of every row (left padding puts it at length − 1 for all of them).
+    const last = new Float32Array(batch * H);
+    for (let b = 0; b < batch; b++) {
+      const at = (b * length + length - 1) * H;
+      last.set(prompt.inputsEmbeds.subarray(at, at + H), b * H);
+    }
+    const positions = BigInt64Array.from({ length: batch }, (_, b) =>
+      BigInt(Number(prompt.positionIds[b * length + length - 1])),
+    );
+    return this.run(last, batch, 1, positions, signal);
   }
 
   /**

@@ -1,4 +1,10 @@
-export type { DecoderPrompt, DecoderRunnerOptions, Embedder, TensorClass } from './decoder-runner.js';
+export type {
+  DecoderPrompt,
+  DecoderRunnerOptions,
+  Embedder,
+  PromptParts,
+  TensorClass,
+} from './decoder-runner.js';
 export { DecoderRunner } from './decoder-runner.js';
 export * from './generation/index.js';
 export type { DecoderGraphOptions } from './graph/decoder-graph.js';

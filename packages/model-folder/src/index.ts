@@ -25,6 +25,7 @@ export {
   onnxPath,
   PALI_CONFIG_KEY,
   parseModelDtype,
+  prefillPartPath,
   prefillPath,
   stepPath,
   VISION_PREFILL_PATH,

@@ -65,6 +65,15 @@ export function prefillPath(decoderDtype: ModelDtype): string {
 }
 
 /**
+ * Part `index` of the prefill graph cut into layer ranges (`onnx/decoder_prefill_int8_q4_part03.onnx`):
+ * graph only, on the prefill graph's and the decoder's data. Loaders run the parts as short-lived
+ * sessions, so that only one part's int8 weights are mapped at a time.
+ */
+export function prefillPartPath(decoderDtype: ModelDtype, index: number): string {
+  return `onnx/decoder_prefill_int8${DTYPE_SUFFIX[decoderDtype]}_part${String(index).padStart(2, '0')}.onnx`;
+}
+
+/**
  * Our step graph for a decoder variant (`onnx/decoder_step_q4.onnx` for q4), written beside the
  * decoder: the decoder's weights (it has no data file of its own: every tensor is read from the
  * decoder's), attention as MatMuls over a KV cache that the caller keeps, no present outputs.
@@ -118,8 +127,15 @@ export interface PaliFolderInfo {
    * tied table): file name → data file name, both in onnx/.
    */
   sharedExternalData?: Record<string, string>;
-  /** The int8 graphs of the prompt pass: the vision tower, and per decoder variant its prefill graph. */
-  prefill?: { vision?: string; decoder?: Partial<Record<ModelDtype, string>> };
+  /**
+   * The int8 graphs of the prompt pass: the vision tower, and per decoder variant its prefill graph
+   * and that graph cut into parts by layers, in order (see prefillPartPath).
+   */
+  prefill?: {
+    vision?: string;
+    decoder?: Partial<Record<ModelDtype, string>>;
+    decoderParts?: Partial<Record<ModelDtype, string[]>>;
+  };
   /** Per decoder variant, its step graph (see stepPath): same weights, a cache kept by the caller. */
   step?: Partial<Record<ModelDtype, string>>;
   /** Which component variants the folder holds. */

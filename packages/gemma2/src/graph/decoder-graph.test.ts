@@ -1,9 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FIXTURE_MODELS, fixtureModelDir, goldenCases, goldenTensor, readFixtureJson } from '@pali/fixtures';
 import { checkpointWeights, parsePaliGemmaConfig } from '@pali/model-folder';
-import { openSafetensors } from '@pali/onnx/node';
+import { openSafetensors, writeModel } from '@pali/onnx/node';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecoderRunner } from '../decoder-runner.js';
+import { DecoderRunner, type PromptParts } from '../decoder-runner.js';
 import { generateTokens } from '../generation/generate.js';
 import { type FixturePipeline, fixturePipeline } from '../test-support/fixture-pipeline.js';
 import { buildDecoderGraph } from './decoder-graph.js';
@@ -33,6 +36,47 @@ function embedRowsOf(p: FixturePipeline) {
     });
     return out;
   };
+}
+
+/**
+ * The fp32 decoder cut into parts of `per` layers, each run as a session opened for its run and
+ * released after it (as the loaders do); `opened` counts the sessions.
+ */
+async function promptParts(model: string, per: number) {
+  const dir = mkdtempSync(join(tmpdir(), `pali-parts-${model}-`));
+  const config = parsePaliGemmaConfig(readFixtureJson(`models/${model}/config.json`));
+  const reader = await openSafetensors(fixtureModelDir(model));
+  const files: string[] = [];
+  try {
+    const L = config.textConfig.numHiddenLayers;
+    for (let from = 0; from < L; from += per) {
+      const file = join(dir, `part${files.length}.onnx`);
+      const layers = { from, to: Math.min(L, from + per) };
+      await writeModel(
+        buildDecoderGraph(config, checkpointWeights(reader), { callerKeptCache: true, layers }),
+        file,
+      );
+      files.push(file);
+    }
+  } finally {
+    await reader.close();
+  }
+  const stats = { opened: 0, live: 0 };
+  const parts: PromptParts = {
+    count: files.length,
+    async run(index, feeds) {
+      const session = await ort.InferenceSession.create(files[index]!);
+      stats.opened++;
+      stats.live++;
+      try {
+        return await session.run(feeds(session.inputNames));
+      } finally {
+        await session.release();
+        stats.live--;
+      }
+    },
+  };
+  return { parts, stats, files };
 }
 
 describe.each(FIXTURE_MODELS)(
@@ -107,6 +151,35 @@ describe.each(FIXTURE_MODELS)(
         runner.dispose();
       });
 
+      it.each([1, 2])(
+        `${c.case}: the prompt in parts of %i layer(s), each a session released after its run, then its last token as a step: logits and 24 tokens equal HF's`,
+        async (per) => {
+          const { parts, stats, files } = await promptParts(model, per);
+          const L = step.config.textConfig.numHiddenLayers;
+          expect(files.length).toBe(Math.ceil(L / per));
+          const rawRunner = rawStep.newRunner({ sharedCache: true, promptParts: parts });
+          rawRunner.start(await promptOf(rawStep), 1);
+          const rows = await rawRunner.prefill();
+          rawRunner.dispose();
+          const expected = tensor('logits').data as Float32Array;
+          const V = rawStep.config.textConfig.vocabSize;
+          rows.forEach((row, b) => {
+            const ref = expected.subarray(b * V, (b + 1) * V);
+            const err = maxAbs(row.map((x, i) => x - ref[i]!));
+            console.log(
+              `[decoder parity] ${model}/${c.case} row ${b}, prompt in parts of ${per}: max abs err ${err.toExponential(2)}`,
+            );
+            expect(err).toBeLessThanOrEqual(1e-4 * maxAbs(ref));
+          });
+          expect(stats).toEqual({ opened: files.length, live: 0 });
+          const runner = step.newRunner({ sharedCache: true, promptParts: parts });
+          runner.start(await promptOf(step), 24);
+          await expectGoldenTokens(runner, tensor('tokens').data as Int32Array, c.batch_size);
+          runner.dispose();
+          expect(stats).toEqual({ opened: 2 * files.length, live: 0 });
+        },
+      );
+
       it.each([
         ['the step graph runs the prompt too', 'step'],
         ['the decoder runs the prompt into the buffers, the step graph the steps', 'split'],
@@ -149,6 +222,25 @@ describe.each(FIXTURE_MODELS)(
       } finally {
         await reader.close();
       }
+    });
+
+    it('prompt parts: a typed refusal for a bad layer range, and without a step graph to run', async () => {
+      const reader = await openSafetensors(fixtureModelDir(model));
+      try {
+        const config = parsePaliGemmaConfig(readFixtureJson(`models/${model}/config.json`));
+        const L = config.textConfig.numHiddenLayers;
+        for (const bad of [
+          { callerKeptCache: false, layers: { from: 0, to: 1 } },
+          { callerKeptCache: true, layers: { from: 1, to: 1 } },
+          { callerKeptCache: true, layers: { from: 0, to: L + 1 } },
+        ]) {
+          expect(() => buildDecoderGraph(config, checkpointWeights(reader), bad)).toThrow(/Layers \[/);
+        }
+      } finally {
+        await reader.close();
+      }
+      const parts: PromptParts = { count: 1, run: () => Promise.reject(new Error('not run')) };
+      expect(() => capped.newRunner({ sharedCache: true, promptParts: parts })).toThrow(/need a step graph/);
     });
 
     it('the step graph returns no present cache, so it refuses to run without shared buffers', () => {

@@ -69,6 +69,13 @@ export const DECODER_IO = {
    */
   newKey: (layer: number) => `new_key_values.${layer}.key`,
   newValue: (layer: number) => `new_key_values.${layer}.value`,
+  /**
+   * Ours only, in prompt-pass parts (DecoderGraphOptions.layers): the residual stream [B, S, H] between
+   * two parts (before the next layer's input norm), taken by every part but the first and returned by
+   * every part but the last.
+   */
+  hiddenStates: 'hidden_states',
+  hiddenStatesOut: 'hidden_states_out',
 } as const;
 
 export interface DecoderGraphOptions {
@@ -109,6 +116,15 @@ export interface DecoderGraphOptions {
    * mask; logits for every position), to test that loaders accept both kinds.
    */
   exportStyle?: boolean;
+  /**
+   * Build one part of the prompt pass: layers [from, to) only, taking `hidden_states` (or, for the
+   * first part, inputs_embeds) and returning `hidden_states_out` and the parts' new keys. The part
+   * that ends the stack stops at its last layer's keys and values and has no head: the caller runs
+   * the prompt's last token again as a step for the logits (it sees exactly the keys that token sees
+   * in the prompt: all of them). Parts run in turn as short-lived sessions, so that only one part's
+   * weights are in memory at a time. Needs callerKeptCache.
+   */
+  layers?: { from: number; to: number };
 }
 
 /** Bias value for masked positions: float32's lowest, as HF's eager attention uses. */
@@ -144,29 +160,47 @@ export function buildDecoderGraph(
   const norm = (x: Value, name: string) =>
     simplifiedLayerNorm(x, w.tensor(`${TEXT_PREFIX}${name}.weight`, [H], plusOne), { epsilon: t.rmsNormEps });
 
+  const L = t.numHiddenLayers;
+  const { from, to } = options.layers ?? { from: 0, to: L };
+  const part = options.layers !== undefined;
+  if (part && (!options.callerKeptCache || from < 0 || to > L || from >= to)) {
+    throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `Layers [${from}, ${to}) of a ${L}-layer decoder`, {
+      hint: 'A prompt-pass part needs callerKeptCache and 0 ≤ from < to ≤ the layer count',
+    });
+  }
   // Symbolic dims named as in the onnx-community exports: transformers.js sizes its empty cache by them.
-  const embeds = g.input(DECODER_IO.inputsEmbeds, 'float32', ['batch_size', 'sequence_length', H]);
+  const embeds = g.input(from === 0 ? DECODER_IO.inputsEmbeds : DECODER_IO.hiddenStates, 'float32', [
+    'batch_size',
+    'sequence_length',
+    H,
+  ]);
   const attentionMask = options.exportStyle
     ? undefined
     : g.input(DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input(DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']);
-  const past = Array.from({ length: t.numHiddenLayers }, (_, i) => ({
-    key: g.input(DECODER_IO.pastKey(i), 'float32', [
-      'batch_size',
-      t.numKeyValueHeads,
-      'past_sequence_length',
-      D,
-    ]),
-    value: g.input(DECODER_IO.pastValue(i), 'float32', [
-      'batch_size',
-      t.numKeyValueHeads,
-      'past_sequence_length',
-      D,
-    ]),
-  }));
+  const past: { key: Value; value: Value }[] = [];
+  for (let i = from; i < to; i++)
+    past[i] = {
+      key: g.input(DECODER_IO.pastKey(i), 'float32', [
+        'batch_size',
+        t.numKeyValueHeads,
+        'past_sequence_length',
+        D,
+      ]),
+      value: g.input(DECODER_IO.pastValue(i), 'float32', [
+        'batch_size',
+        t.numKeyValueHeads,
+        'past_sequence_length',
+        D,
+      ]),
+    };
 
-  const mask = attentionMaskValues(g, embeds, past[0]!.key, attentionMask);
-  const slidingMask = options.slidingWindow ? slidingBias(g, mask, t.slidingWindow) : undefined;
+  let maskValues: MaskValues | undefined;
+  const mask = () => {
+    maskValues ??= attentionMaskValues(g, embeds, past[from]!.key, attentionMask);
+    return maskValues;
+  };
+  const slidingMask = options.slidingWindow ? slidingBias(g, mask(), t.slidingWindow) : undefined;
   if (options.callerKeptCache && (options.slidingWindow || options.exportStyle || !attentionMask)) {
     throw new PaliError(
       ERROR_CODES.INVALID_ARGUMENT,
@@ -176,10 +210,16 @@ export function buildDecoderGraph(
       },
     );
   }
+  // Built on first use: a part with no attention layer (the stack's last layer alone) reads no bias,
+  // and ONNX Runtime runs nodes whose outputs nothing reads.
+  let slots: CacheSlots | undefined;
   const callerBias = options.callerKeptCache
-    ? cacheSlotBias(g, mask, past[0]!.key, embeds, t.numAttentionHeads / t.numKeyValueHeads)
+    ? () => {
+        slots ??= cacheSlotBias(g, mask(), past[from]!.key, embeds, t.numAttentionHeads / t.numKeyValueHeads);
+        return slots;
+      }
     : undefined;
-  const gqa = callerBias ? undefined : gqaMask(g, mask, embeds);
+  const gqa = callerBias ? undefined : gqaMask(g, mask(), embeds);
   const { cos, sin } = ropeTables(D, t.ropeTheta, t.maxPositionEmbeddings);
   const cosCache = g.initializer('rope_cos', 'float32', [t.maxPositionEmbeddings + 1, D / 2], cos);
   const sinCache = g.initializer('rope_sin', 'float32', [t.maxPositionEmbeddings + 1, D / 2], sin);
@@ -215,11 +255,11 @@ export function buildDecoderGraph(
     return { sum, output: simplifiedLayerNorm(sum, gamma(name), eps) };
   };
 
-  // HF multiplies by √H rounded to the activation dtype (float32).
-  let x = mul(embeds, Math.fround(Math.sqrt(H)));
+  // HF multiplies by √H rounded to the activation dtype (float32); a later part gets the stream as is.
+  let x = from === 0 ? mul(embeds, Math.fround(Math.sqrt(H))) : embeds;
   // Each residual add is followed by the norm after it (residualNorm).
-  let h = norm(x, 'layers.0.input_layernorm');
-  for (let i = 0; i < t.numHiddenLayers; i++) {
+  let h = norm(x, `layers.${from}.input_layernorm`);
+  for (let i = from; i < to; i++) {
     const p = `${TEXT_PREFIX}layers.${i}.`;
     const [q0, k0, v] = stacked(
       h,
@@ -231,12 +271,19 @@ export function buildDecoderGraph(
       ],
       H,
     ) as [Value, Value, Value];
-    const q = rotaryEmbedding(q0, positionIds, cosCache, sinCache, { numHeads: t.numAttentionHeads });
     const k = rotaryEmbedding(k0, positionIds, cosCache, sinCache, { numHeads: t.numKeyValueHeads });
+    if (part && i === L - 1) {
+      // The last layer of a part that ends the stack: only its keys and values are read (the
+      // prompt's last token runs again as a step, which gives the logits).
+      g.output(k, DECODER_IO.newKey(i));
+      g.output(v, DECODER_IO.newValue(i));
+      return g;
+    }
+    const q = rotaryEmbedding(q0, positionIds, cosCache, sinCache, { numHeads: t.numAttentionHeads });
     const sliding = slidingMask !== undefined && i % 2 === 0;
     let attnOutput: Value;
     if (callerBias) {
-      attnOutput = cachedAttention(q, k, v, past[i]!.key, past[i]!.value, callerBias, t);
+      attnOutput = cachedAttention(q, k, v, past[i]!.key, past[i]!.value, callerBias(), t);
     } else {
       const attn = groupQueryAttention(q, k, v, gqa!.seqlensK, gqa!.totalLength, {
         numHeads: t.numAttentionHeads,
@@ -274,6 +321,10 @@ export function buildDecoderGraph(
     ) as [Value, Value];
     const down = linear(mul(gelu(gate, 'tanh'), up), `${p}mlp.down_proj`, t.intermediateSize, H);
     const d = norm(down, `layers.${i}.post_feedforward_layernorm`);
+    if (part && i + 1 === to) {
+      g.output(add(x, d), DECODER_IO.hiddenStatesOut);
+      return g;
+    }
     if (i + 1 < t.numHiddenLayers) {
       const next = residualNorm(d, x, `layers.${i + 1}.input_layernorm`);
       x = next.sum;
