@@ -16,3 +16,4 @@ export type {
 } from './requests.js';
 export type { ImageDecoder, ModelFiles, RangeReader, Runtime, SessionFileOptions } from './runtime.js';
 export { StopStringFilter } from './stop-strings.js';
+export { IdleOpener, TransientSession } from './transient-session.js';

@@ -25,6 +25,7 @@ import { PaliGemmaText, type TaskTemplates } from '@pali/tokenizer';
 import type { InferenceSession } from 'onnxruntime-common';
 import { EmbeddingTable } from './embedding-table.js';
 import type { ModelFiles, Runtime } from './runtime.js';
+import { TransientSession } from './transient-session.js';
 
 export interface LoadOptions {
   /** Weight variant, for all components or per component. Default: fp32 where the folder has it, else q4. */
@@ -46,6 +47,16 @@ export interface LoadOptions {
    * for 3B, ~2× the time to first token on CPU).
    */
   prefill?: 'auto' | 'int8' | 'off';
+  /**
+   * How the int8 prompt graphs are held. 'transient' opens them ahead and releases each right after
+   * its run (the decoder's prefill graph in the folder's parts of a few layers, then the prompt's last
+   * token as a step), so that their weights are in memory only while they run: ~2.4 GB less peak
+   * memory for 3B, about the same time to first token; the sessions are opened again while no
+   * generation runs (~0.3 s of main-thread time), so a generation started right after another waits
+   * for that. 'resident' holds them for the model's life. Default 'auto': transient where the folder
+   * has the parts (`pali convert --prefill int8` writes them) and the step graph is loaded.
+   */
+  promptSessions?: 'auto' | 'transient' | 'resident';
   /**
    * 'auto' (default) loads the folder's step graph (`decoder_step*.onnx`, which our converter writes
    * beside the decoder) in place of decoder_model_merged: the same weights, with attention over our
@@ -76,6 +87,10 @@ export interface ModelParts {
   sharedKvCache: boolean;
   /** The int8 prefill graph's session, when the folder has one and LoadOptions.prefill allows it. */
   prefillSession?: InferenceSession;
+  /** Its parts, run as transient sessions (LoadOptions.promptSessions), in place of prefillSession. */
+  promptParts?: TransientSession[];
+  /** The vision tower as a transient session (with promptParts), in place of sessions.vision_encoder. */
+  transientVision?: TransientSession;
   /** Whether sessions.decoder_model_merged is the folder's step graph (see LoadOptions.stepGraph). */
   stepGraph: boolean;
   /** Whether sessions.vision_encoder is the folder's int8 vision tower (see LoadOptions.prefill). */
@@ -188,22 +203,45 @@ export async function loadModelParts(
     });
   };
   const step = await chooseStepGraph(files, ours, dtypes, options);
+  if (options.promptSessions === 'transient' && !step) {
+    throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, "promptSessions 'transient' needs the step graph", {
+      hint: "The prompt's last token runs as a step of it: load with stepGraph 'auto' from a folder that has one",
+    });
+  }
+  const partFiles = step
+    ? await choosePromptParts(files, ours, dtypes, prefill, options.promptSessions)
+    : undefined;
+  let promptParts: TransientSession[] | undefined;
+  let transientVision: TransientSession | undefined;
   try {
-    for (const component of COMPONENTS) {
+    // The decoder first: its q4 weights are repacked at load, which briefly holds them twice.
+    for (const component of [...COMPONENTS].reverse()) {
       const file = onnxPath(component, dtypes[component]);
-      if (component === 'vision_encoder' && prefill.vision)
-        sessions[component] = await open(component, prefill.vision);
-      else if (component === 'decoder_model_merged' && step)
+      if (component === 'vision_encoder' && prefill.vision) {
+        const vision = prefill.vision;
+        if (partFiles) {
+          // Mapped as stored, like the parts: repacked it would stay in the heap after release (~0.37 GB
+          // for 3B) and take ~0.25 s to open again; as stored it runs ~45 ms slower.
+          transientVision = new TransientSession(vision, () => open(component, vision, { prepack: false }));
+          await transientVision.prepare();
+        } else sessions[component] = await open(component, vision);
+      } else if (component === 'decoder_model_merged' && step)
         sessions[component] = await open(component, step, { dataOf: file });
       else sessions[component] = await open(component, file);
     }
     // Its int8 kernels run on the weights as stored: no repacking at load (which takes ~5.7 s for
     // 3B), read from the mapped file, ~17 % slower per prompt.
-    if (prefill.decoder) prefillSession = await open('prefill', prefill.decoder, { prepack: false });
+    if (partFiles) {
+      promptParts = partFiles.map(
+        (f) => new TransientSession(f, () => open('prefill', f, { prepack: false })),
+      );
+      for (const part of promptParts) await part.prepare();
+    } else if (prefill.decoder) prefillSession = await open('prefill', prefill.decoder, { prepack: false });
   } catch (error) {
-    await Promise.all(
-      [...Object.values(sessions), ...(prefillSession ? [prefillSession] : [])].map((s) => s.release()),
-    );
+    await Promise.all([
+      ...[...Object.values(sessions), ...(prefillSession ? [prefillSession] : [])].map((s) => s.release()),
+      ...[...(promptParts ?? []), ...(transientVision ? [transientVision] : [])].map((t) => t.close()),
+    ]);
     throw error;
   }
   checkEmbedSession(sessions.embed_tokens);
@@ -230,6 +268,8 @@ export async function loadModelParts(
     dtypes,
     sharedKvCache,
     ...(prefillSession ? { prefillSession } : {}),
+    ...(promptParts ? { promptParts } : {}),
+    ...(transientVision ? { transientVision } : {}),
     int8Vision: prefill.vision !== undefined,
     stepGraph: step !== undefined,
     ...(embeddingTable ? { embeddingTable } : {}),
@@ -260,6 +300,26 @@ async function choosePrefill(
   // A float vision tower was asked for: keep it (the int8 one would only trade its precision away).
   if (QUANTIZED.includes(dtypes.vision_encoder) && (await files.exists(visionFile))) out.vision = visionFile;
   return out;
+}
+
+/** The prefill graph's parts to run as transient sessions, if any (see LoadOptions.promptSessions). */
+async function choosePromptParts(
+  files: ModelFiles,
+  info: PaliFolderInfo | undefined,
+  dtypes: Record<Component, ModelDtype>,
+  prefill: { decoder?: string },
+  choice: LoadOptions['promptSessions'] = 'auto',
+): Promise<string[] | undefined> {
+  if (choice === 'resident') return undefined;
+  const parts = prefill.decoder ? (info?.prefill?.decoderParts?.[dtypes.decoder_model_merged] ?? []) : [];
+  const present = parts.length > 0 && (await Promise.all(parts.map((f) => files.exists(f)))).every(Boolean);
+  if (present) return parts;
+  if (choice === 'transient') {
+    throw new PaliError(ERROR_CODES.NOT_FOUND, `${files.location} has no parts of an int8 prefill graph`, {
+      hint: "Convert it again with --prefill int8 (which writes them), or load with promptSessions 'resident'",
+    });
+  }
+  return undefined;
 }
 
 /** The step graph to load in place of the decoder, if any (see LoadOptions.stepGraph). */

@@ -1,5 +1,12 @@
 import { ERROR_CODES, PaliError, throwIfAborted } from '@pali/errors';
-import { beamSearch, DecoderRunner, EMBED_IO, type GeneratedToken, generateTokens } from '@pali/gemma2';
+import {
+  beamSearch,
+  DecoderRunner,
+  EMBED_IO,
+  type GeneratedToken,
+  generateTokens,
+  type PromptParts,
+} from '@pali/gemma2';
 import { preprocess, type RgbImage } from '@pali/image';
 import type { Component, GenerationConfig, ModelDtype, PaliGemmaConfig } from '@pali/model-folder';
 import { VisionEncoder } from '@pali/siglip';
@@ -21,6 +28,7 @@ import type {
 } from './requests.js';
 import type { ImageDecoder, ModelFiles, Runtime } from './runtime.js';
 import { StopStringFilter } from './stop-strings.js';
+import { IdleOpener, type TransientSession } from './transient-session.js';
 
 const DEFAULT_MAX_NEW_TOKENS = 64;
 
@@ -31,6 +39,8 @@ const DEFAULT_MAX_NEW_TOKENS = 64;
 export class PaliGemma<I> {
   private disposed = false;
   private maskDecoder: MaskCodeDecoder | undefined;
+  /** Opens released transient sessions again between generations. */
+  private readonly idle = new IdleOpener();
 
   private constructor(
     readonly config: PaliGemmaConfig,
@@ -43,6 +53,9 @@ export class PaliGemma<I> {
     private readonly preprocessOptions: Parameters<typeof preprocess>[1],
     private readonly sharedKvCache: boolean,
     private readonly prefillSession: InferenceSession | undefined,
+    private readonly transient:
+      | { parts: TransientSession[]; vision: TransientSession | undefined }
+      | undefined,
     /** Whether images go through the folder's int8 vision tower (see LoadOptions.prefill). */
     readonly int8Vision: boolean,
     /** Whether the decoder runs as the folder's step graph (see LoadOptions.stepGraph). */
@@ -62,7 +75,21 @@ export class PaliGemma<I> {
 
   /** Whether prompts run on the folder's int8 prefill graph (see LoadOptions.prefill). */
   get int8Prefill(): boolean {
-    return this.prefillSession !== undefined;
+    return this.prefillSession !== undefined || this.transient !== undefined;
+  }
+
+  /** How the int8 prompt graphs are held (see LoadOptions.promptSessions); undefined without them. */
+  get promptSessions(): 'transient' | 'resident' | undefined {
+    return this.transient ? 'transient' : this.prefillSession ? 'resident' : undefined;
+  }
+
+  /**
+   * Opens now the transient prompt sessions released by the last generation, which would otherwise
+   * open while the model is idle or at the next prompt (for callers that time a generation).
+   */
+  async prepare(): Promise<void> {
+    this.assertOpen();
+    await this.idle.drain();
   }
 
   static async fromFolder<I>(
@@ -93,13 +120,19 @@ export class PaliGemma<I> {
       },
       parts.sharedKvCache,
       parts.prefillSession,
+      parts.promptParts ? { parts: parts.promptParts, vision: parts.transientVision } : undefined,
       parts.int8Vision,
       parts.stepGraph,
       parts.embeddingTable,
     );
     // With an int8 prefill graph the decoder session first runs in a generation's first step;
     // that first run costs ~180 ms on 3B, so it happens here, sized like a short caption's cache.
-    if (parts.prefillSession) {
+    for (const slot of [
+      ...(parts.promptParts ?? []),
+      ...(parts.transientVision ? [parts.transientVision] : []),
+    ])
+      slot.onReleased = (released) => model.idle.request(released);
+    if (parts.prefillSession || parts.promptParts) {
       try {
         await model.newRunner().warmUp(parts.config.numImageTokens + 64);
       } catch (error) {
@@ -141,6 +174,8 @@ export class PaliGemma<I> {
     const batch = this.text.encodeBatch(prompts, { padding: 'left', reserve: maxNewTokens });
     throwIfAborted(signal, 'generation');
     const runner = this.newRunner();
+    // No transient session is opened again before this generation ends (see IdleOpener).
+    const idle = this.idle.busy();
     try {
       runner.start(await this.promptEmbeddings(batch, decoded, signal), maxNewTokens);
       const rows = prompts.length;
@@ -215,6 +250,7 @@ export class PaliGemma<I> {
       }));
     } finally {
       runner.dispose();
+      idle();
     }
   }
 
@@ -287,6 +323,8 @@ export class PaliGemma<I> {
     const decoded = await this.decodeImage(image, signal);
     const batch = this.text.encodeBatch([prompt], { padding: 'left', reserve: tokens.length + 1 });
     const runner = this.newRunner();
+    // No transient session is opened again before this generation ends (see IdleOpener).
+    const idle = this.idle.busy();
     try {
       runner.start(await this.promptEmbeddings(batch, [decoded], signal), tokens.length + 1);
       const rows = [(await runner.prefill(signal))[0]!];
@@ -294,6 +332,7 @@ export class PaliGemma<I> {
       return rows;
     } finally {
       runner.dispose();
+      idle();
     }
   }
 
@@ -327,11 +366,15 @@ export class PaliGemma<I> {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.all(
-      [...Object.values(this.sessions), ...(this.prefillSession ? [this.prefillSession] : [])].map((s) =>
+    this.idle.stop();
+    await Promise.all([
+      ...[...Object.values(this.sessions), ...(this.prefillSession ? [this.prefillSession] : [])].map((s) =>
         s.release(),
       ),
-    );
+      ...[...(this.transient?.parts ?? []), ...(this.transient?.vision ? [this.transient.vision] : [])].map(
+        (t) => t.close(),
+      ),
+    ]);
     await this.embeddingTable?.close();
     await this.maskDecoder?.release?.();
   }
@@ -369,6 +412,7 @@ export class PaliGemma<I> {
       {
         sharedCache: this.sharedKvCache,
         ...(this.prefillSession ? { prefillSession: this.prefillSession } : {}),
+        ...(this.transient ? { promptParts: promptPartsOf(this.transient.parts) } : {}),
       },
     );
   }
@@ -405,12 +449,15 @@ export class PaliGemma<I> {
       signal,
     );
     const pixels = preprocess(images, this.preprocessOptions);
-    const vision = new VisionEncoder(
-      this.sessions.vision_encoder,
-      this.runtime.Tensor as never,
-      this.config.visionConfig.imageSize,
-    );
-    const { data: features, dims } = await vision.encode(pixels.data, rows, signal);
+    const encode = (session: InferenceSession) =>
+      new VisionEncoder(session, this.runtime.Tensor as never, this.config.visionConfig.imageSize).encode(
+        pixels.data,
+        rows,
+        signal,
+      );
+    const { data: features, dims } = this.transient?.vision
+      ? await this.transient.vision.use(encode)
+      : await encode(this.sessions.vision_encoder);
     const N = dims[1];
     const positions = new Array<number>(rows * L);
     for (let b = 0; b < rows; b++) {
@@ -489,5 +536,17 @@ function sampling(o: GenerationOptions) {
     ...(o.topP !== undefined ? { topP: o.topP } : {}),
     ...(o.minP !== undefined ? { minP: o.minP } : {}),
     ...(o.repetitionPenalty !== undefined ? { repetitionPenalty: o.repetitionPenalty } : {}),
+  };
+}
+
+/** The prefill graph's parts as the runner runs them: each a transient session, released after its run. */
+function promptPartsOf(parts: readonly TransientSession[]): PromptParts {
+  return {
+    count: parts.length,
+    run: (index, feeds, signal) =>
+      parts[index]!.use(async (session) => {
+        throwIfAborted(signal, 'generation');
+        return session.run(feeds(session.inputNames));
+      }),
   };
 }

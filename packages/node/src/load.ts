@@ -17,6 +17,8 @@ import {
   FOLDER_JSON_FILES,
   HUB_REPO_ID,
   onnxPath,
+  PALI_CONFIG_KEY,
+  type PaliFolderInfo,
   prefillPath,
   stepPath,
   VISION_PREFILL_PATH,
@@ -74,6 +76,7 @@ export async function loadPaliGemma(
       ...(options.kvCache !== undefined ? { kvCache: options.kvCache } : {}),
       ...(options.prefill !== undefined ? { prefill: options.prefill } : {}),
       ...(options.stepGraph !== undefined ? { stepGraph: options.stepGraph } : {}),
+      ...(options.promptSessions !== undefined ? { promptSessions: options.promptSessions } : {}),
       ...(options.embeddingLookup !== undefined ? { embeddingLookup: options.embeddingLookup } : {}),
       onProgress: (e) => options.onProgress?.(e),
     },
@@ -190,6 +193,21 @@ async function fromHub(repo: string, options: NodeLoadOptions): Promise<string> 
     hub,
   );
   const haveOnnx = COMPONENTS.every((c) => first.files[onnxPath(c, componentDtype(dtype, c))]);
+  const config = first.files[FOLDER_FILES.config];
+  if (haveOnnx && options.prefill === 'int8' && config) {
+    // The prefill graph's parts (graph only) are listed in config.json.
+    const info = (JSON.parse(await readFile(config, 'utf8')) as Record<string, unknown>)[PALI_CONFIG_KEY] as
+      | PaliFolderInfo
+      | undefined;
+    const parts = info?.prefill?.decoderParts?.[decoderDtype] ?? [];
+    if (parts.length > 0) {
+      await downloadModelFiles(
+        repo,
+        parts.map((path) => ({ path, optional: true })),
+        { ...hub, revision: first.commit },
+      );
+    }
+  }
   if (haveOnnx) return first.snapshotDir;
   // Google's checkpoint layout: download the safetensors and convert once per commit.
   const index = first.files['model.safetensors.index.json'];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
 import { isPaliError } from '@pali/errors';
 import { fixtureImagePath, fixtureModelDir, goldenCases } from '@pali/fixtures';
-import { prefillPath, stepPath, VISION_PREFILL_PATH } from '@pali/model-folder';
+import { prefillPartPath, prefillPath, stepPath, VISION_PREFILL_PATH } from '@pali/model-folder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaliGemma } from './index.js';
 
@@ -27,6 +27,7 @@ async function forced(folder: string, options: Parameters<typeof PaliGemma.load>
       rows,
       int8Prefill: pg.int8Prefill,
       int8Vision: pg.int8Vision,
+      promptSessions: pg.promptSessions,
       kvCache: pg.kvCacheMode,
       stepGraph: pg.stepGraph,
     };
@@ -60,7 +61,13 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
   let tokens: number[];
 
   beforeAll(async () => {
-    await convertCheckpoint(fixtureModelDir(MODEL), withPrefill, { dtype, prefill: 'int8', overwrite: true });
+    // Parts of one layer: two of them for tiny-3b's two layers.
+    await convertCheckpoint(fixtureModelDir(MODEL), withPrefill, {
+      dtype,
+      prefill: 'int8',
+      prefillPartLayers: 1,
+      overwrite: true,
+    });
     if (!existsSync(plain)) await convertCheckpoint(fixtureModelDir(MODEL), plain, { dtype });
     if (!existsSync(fp32)) await convertCheckpoint(fixtureModelDir(MODEL), fp32, { dtype: 'fp32' });
     tokens = [9, 17, 30, 41, 55, 100, 250, 1000];
@@ -68,10 +75,21 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
 
   it('the converter records it, and the prefill graph reads the norms and RoPE tables from the decoder data file', () => {
     const config = JSON.parse(readFileSync(join(withPrefill, 'config.json'), 'utf8'));
+    const parts = [prefillPartPath(dtype, 0), prefillPartPath(dtype, 1)];
     expect(config.pali.prefill).toEqual({
       vision: VISION_PREFILL_PATH,
       decoder: { [dtype]: prefillPath(dtype) },
+      decoderParts: { [dtype]: parts },
     });
+    // The parts are graphs only, on the prefill graph's int8 weights and the decoder's norms.
+    for (const part of parts) {
+      expect(existsSync(join(withPrefill, `${part}_data`))).toBe(false);
+      const bytes = readFileSync(join(withPrefill, part));
+      expect(bytes.includes(Buffer.from(`${prefillPath(dtype).slice('onnx/'.length)}_data`))).toBe(true);
+      expect(
+        bytes.includes(Buffer.from(`decoder_model_merged${dtype === 'q4' ? '_q4' : ''}.onnx_data`)),
+      ).toBe(true);
+    }
     expect(config.pali.step).toEqual({ [dtype]: stepPath(dtype) });
     // The step graph is a graph only: every tensor of it is read from the decoder's data file.
     expect(existsSync(join(withPrefill, `${stepPath(dtype)}_data`))).toBe(false);
@@ -124,10 +142,73 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
 
   it('gives the same logits with the steps on the decoder copying the cache, or on the step graph', async () => {
     const copied = await forced(withPrefill, { kvCache: 'copy', stepGraph: 'off' }, tokens);
-    const appended = await forced(withPrefill, { kvCache: 'shared' }, tokens);
+    const appended = await forced(withPrefill, { kvCache: 'shared', promptSessions: 'resident' }, tokens);
+    expect([copied.promptSessions, appended.promptSessions]).toEqual(['resident', 'resident']);
     expect(copied.int8Prefill && appended.int8Prefill).toBe(true);
     expect([copied.stepGraph, appended.stepGraph]).toEqual([false, true]);
     for (const [i, row] of copied.rows.entries()) expect(relRms(row, appended.rows[i]!)).toBeLessThan(1e-5);
+  });
+
+  it('transient prompt sessions (the default with parts): the same error bound as the whole graph; each is released after its run and opened again while idle', async () => {
+    const reference = await forced(fp32, { prefill: 'off' }, tokens);
+    const transient = await forced(withPrefill, {}, tokens);
+    const resident = await forced(withPrefill, { promptSessions: 'resident' }, tokens);
+    expect([transient.promptSessions, resident.promptSessions]).toEqual(['transient', 'resident']);
+    expect(transient.int8Prefill && resident.int8Prefill).toBe(true);
+    const err = (rows: Float32Array[]) => rows.map((row, i) => relRms(reference.rows[i]!, row));
+    const [t, r] = [err(transient.rows), err(resident.rows)];
+    console.log(
+      `[prefill] ${dtype} decoder, rel RMS vs fp32: transient parts (last prompt token as a ${dtype} step) prompt ${t[0]!.toExponential(2)}, steps max ${Math.max(...t.slice(1)).toExponential(2)}; whole graph prompt ${r[0]!.toExponential(2)}, steps max ${Math.max(...r.slice(1)).toExponential(2)}`,
+    );
+    // Other graphs ran: not the same numbers as the whole graph, but as close to float32.
+    expect(relRms(resident.rows[0]!, transient.rows[0]!)).toBeGreaterThan(0);
+    for (const [i, e] of t.entries())
+      expect(e).toBeLessThan(Math.max(r[i]! * 1.5, dtype === 'fp32' ? 0.1 : 0));
+
+    // Sessions opened: each part and the int8 vision tower at load, again after each generation.
+    const opened: string[] = [];
+    const pg = await PaliGemma.load(withPrefill, {
+      threads: 1,
+      onProgress: (e) => {
+        if (e.stage === 'session') opened.push(e.file);
+      },
+    });
+    try {
+      const transientFiles = [
+        ...(dtype === 'q4' ? [VISION_PREFILL_PATH] : []),
+        prefillPartPath(dtype, 0),
+        prefillPartPath(dtype, 1),
+      ];
+      const count = (file: string) => opened.filter((f) => f === file).length;
+      expect(transientFiles.map(count)).toEqual(transientFiles.map(() => 1));
+      expect(opened).not.toContain(prefillPath(dtype));
+      const c = caption();
+      const request = { image: fixtureImagePath(c.images[0]!), prompt: c.prompts[0]!, maxNewTokens: 3 };
+      const first = await pg.run(request);
+      // Opened again while idle, after the generation (polled: it happens on later macrotasks).
+      for (let i = 0; i < 200 && transientFiles.some((f) => count(f) < 2); i++)
+        await new Promise((done) => setTimeout(done, 10));
+      expect(transientFiles.map(count)).toEqual(transientFiles.map(() => 2));
+      // Back to back: the next generation gives the same tokens; prepare() opens what it released.
+      expect((await pg.run(request))[0]!.tokens).toEqual(first[0]!.tokens);
+      await pg.prepare();
+      expect(transientFiles.map(count)).toEqual(transientFiles.map(() => 3));
+    } finally {
+      await pg.dispose();
+    }
+  });
+
+  it("promptSessions 'transient' needs the parts and the step graph: typed errors that say what to do", async () => {
+    const noParts = await PaliGemma.load(plain, { promptSessions: 'transient' }).catch((e: unknown) => e);
+    expect(isPaliError(noParts) && noParts.code).toBe('NOT_FOUND');
+    expect(String((noParts as Error & { hint?: string }).hint)).toContain('--prefill int8');
+    const noStep = await PaliGemma.load(withPrefill, { promptSessions: 'transient', stepGraph: 'off' }).catch(
+      (e: unknown) => e,
+    );
+    expect(isPaliError(noStep) && noStep.code).toBe('INVALID_ARGUMENT');
+    // Without the step graph the default falls back to the whole graph.
+    const fallback = await forced(withPrefill, { stepGraph: 'off' }, tokens);
+    expect(fallback.promptSessions).toBe('resident');
   });
 
   it("prefill 'int8' on a folder without one is a typed error that says how to make it", async () => {

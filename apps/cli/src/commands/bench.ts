@@ -5,7 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@pali/convert';
 import { ERROR_CODES, PaliError } from '@pali/errors';
-import { type ModelDtype, prefillPath, stepPath, VISION_PREFILL_PATH } from '@pali/model-folder';
+import {
+  type ModelDtype,
+  prefillPartPath,
+  prefillPath,
+  stepPath,
+  VISION_PREFILL_PATH,
+} from '@pali/model-folder';
 import type { Command } from 'commander';
 import { type MachineLimits, measureMachineLimits } from '../bench/machine-limits.js';
 import { ensureRandomCheckpoint, PALIGEMMA2_3B } from '../bench/random-checkpoint.js';
@@ -227,7 +233,8 @@ async function randomModelFolder(
   const complete =
     existsSync(join(out, 'config.json')) &&
     existsSync(join(out, stepPath(dtype))) &&
-    (prefill === 'off' || existsSync(join(out, prefillPath(dtype))));
+    (prefill === 'off' ||
+      (existsSync(join(out, prefillPath(dtype))) && existsSync(join(out, prefillPartPath(dtype, 0)))));
   if (!reconvert && complete) return out;
   const checkpoint = await ensureRandomCheckpoint(
     cache,
