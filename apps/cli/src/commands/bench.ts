@@ -29,6 +29,7 @@ interface BenchFlags {
   kvCache?: string;
   prefill: string;
   stepGraph: string;
+  promptSessions: string;
   blockSize?: string;
   cache?: string;
   modelFolder?: string;
@@ -53,7 +54,12 @@ const IMPLS = ['ours', 'transformers.js'] as const;
 
 /** What ours ran beside its decoder: the int8 prompt graphs, the step graph. */
 function label(r: BenchRow): string {
-  const parts = [...(r.prefill === 'int8' ? ['int8 prefill'] : []), ...(r.stepGraph ? ['step graph'] : [])];
+  const parts = [
+    ...(r.prefill === 'int8'
+      ? [r.promptSessions === 'transient' ? 'int8 prefill, transient' : 'int8 prefill']
+      : []),
+    ...(r.stepGraph ? ['step graph'] : []),
+  ];
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 /** The repository's fixture folder (src/commands or dist/commands → ../../../../fixtures). */
@@ -94,6 +100,11 @@ export function registerBench(program: Command, io: CliIO): void {
       "ours: auto (steps on the folder's step graph) or off (steps on decoder_model_merged, as transformers.js)",
       'auto',
     )
+    .option(
+      '--prompt-sessions <mode>',
+      'ours: transient (int8 prompt graphs mapped only while they run, in parts), resident (held), or auto',
+      'auto',
+    )
     .option('--block-size <n>', 'convert with this q4 block size (its own cached folder; default 32)')
     .option('--no-limits', 'skip measuring memory bandwidth and GEMM throughput')
     .option('--rounds <n>', "alternate the implementations n times and keep each one's best figures", '1')
@@ -115,6 +126,12 @@ export function registerBench(program: Command, io: CliIO): void {
           `--step-graph ${flags.stepGraph} is not auto or off`,
         );
       const stepGraph = flags.stepGraph;
+      const promptSessions = flags.promptSessions;
+      if (promptSessions !== 'auto' && promptSessions !== 'transient' && promptSessions !== 'resident')
+        throw new PaliError(
+          ERROR_CODES.INVALID_ARGUMENT,
+          `--prompt-sessions ${promptSessions} is not auto, transient or resident`,
+        );
       const blockSize = positiveInt(flags.blockSize, '--block-size');
       const dtype = parseDtype(flags.dtype);
       if (typeof dtype !== 'string') {
@@ -176,7 +193,9 @@ export function registerBench(program: Command, io: CliIO): void {
               dtype,
               ...(threads ? { threads } : {}),
               ...(flags.kvCache === 'shared' || flags.kvCache === 'copy' ? { kvCache: flags.kvCache } : {}),
-              ...(impl === 'ours' ? { prefill: prefill === 'int8' ? 'auto' : 'off', stepGraph } : {}),
+              ...(impl === 'ours'
+                ? { prefill: prefill === 'int8' ? 'auto' : 'off', stepGraph, promptSessions }
+                : {}),
             };
             if (!flags.json)
               io.stderr(`timing ${impl} at ${actualSize} px (round ${round + 1}/${rounds})…\n`);
@@ -207,6 +226,9 @@ function bestOf(a: BenchRow | undefined, b: BenchRow): BenchRow {
     ...a,
     loadMs: Math.min(a.loadMs, b.loadMs),
     ttftMs: Math.min(a.ttftMs, b.ttftMs),
+    ...(a.ttftAgainMs !== undefined && b.ttftAgainMs !== undefined
+      ? { ttftAgainMs: Math.min(a.ttftAgainMs, b.ttftAgainMs) }
+      : {}),
     decodeTokensPerSec: Math.max(a.decodeTokensPerSec, b.decodeTokensPerSec),
     peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes),
   };
@@ -359,12 +381,12 @@ export function formatTable(
   tokens: number,
 ): string {
   const lines = [
-    '| impl | size | load s | TTFT s | decode tok/s | peak RSS | model |',
-    '|---|---|---|---|---|---|---|',
+    '| impl | size | load s | TTFT s | decode tok/s | peak RSS | model | TTFT again s |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.impl}${label(r)} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} |${r.error ? ` error: ${r.error}` : ''}`,
+      `| ${r.impl}${label(r)} | ${r.size} | ${fmt(r.loadMs / 1000)} | ${fmt(r.ttftMs / 1000)} | ${fmt(r.decodeTokensPerSec)} | ${formatBytes(r.peakRssBytes)} | ${formatBytes(r.modelBytes)} | ${fmt((r.ttftAgainMs ?? Number.NaN) / 1000)} |${r.error ? ` error: ${r.error}` : ''}`,
     );
   }
   const sizes = [...new Set(rows.map((r) => r.size))];
@@ -377,7 +399,7 @@ export function formatTable(
     const theirs = rows.find((r) => r.size === size && r.impl === 'transformers.js');
     if (!ours || !theirs) continue;
     lines.push(
-      `- ${size} px: load ${fmt(ours.loadMs / theirs.loadMs)}×, TTFT ${fmt(ours.ttftMs / theirs.ttftMs)}×, decode ${fmt(ours.decodeTokensPerSec / theirs.decodeTokensPerSec)}×, peak RSS ${fmt(ours.peakRssBytes / theirs.peakRssBytes)}×`,
+      `- ${size} px: load ${fmt(ours.loadMs / theirs.loadMs)}×, TTFT ${fmt(ours.ttftMs / theirs.ttftMs)}×, decode ${fmt(ours.decodeTokensPerSec / theirs.decodeTokensPerSec)}×, peak RSS ${fmt(ours.peakRssBytes / theirs.peakRssBytes)}×, TTFT again ${fmt((ours.ttftAgainMs ?? Number.NaN) / (theirs.ttftAgainMs ?? Number.NaN))}×`,
     );
   }
   if (limits) {
