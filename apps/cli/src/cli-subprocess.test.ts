@@ -204,14 +204,21 @@ describe('pali as a subprocess: the int8 prompt pass', () => {
     const paths = (JSON.parse(r.out) as { files: { path: string }[] }).files.map((f) => f.path);
     expect(paths).toContain('onnx/decoder_prefill_int8_q4.onnx');
     expect(paths).toContain('onnx/vision_encoder_prefill_int8.onnx');
-    for (const mode of ['int8', 'off']) {
+    // tiny-3b has two layers: one part at the default two layers per part.
+    expect(paths).toContain('onnx/decoder_prefill_int8_q4_part00.onnx');
+    expect(paths).not.toContain('onnx/decoder_prefill_int8_q4_part01.onnx');
+    for (const flags of [
+      ['--prefill', 'int8'],
+      ['--prefill', 'off'],
+      ['--prompt-sessions', 'transient'],
+      ['--prompt-sessions', 'resident'],
+    ]) {
       const c = await pali(
         'caption',
         image('rgb-37x23'),
         '--model',
         out,
-        '--prefill',
-        mode,
+        ...flags,
         '--max-new-tokens',
         '3',
         '--json',
@@ -219,6 +226,20 @@ describe('pali as a subprocess: the int8 prompt pass', () => {
       expect(c.status, c.err).toBe(EXIT.OK);
       expect((JSON.parse(c.out) as { tokens: number[] }).tokens.length).toBeGreaterThan(0);
     }
+    const badSessions = await pali('caption', image('rgb-37x23'), '--model', out, '--prompt-sessions', 'x');
+    expect(badSessions.status).not.toBe(EXIT.OK);
+    expect(badSessions.err).toContain('--prompt-sessions x');
+    const badParts = await pali(
+      'convert',
+      fixtureModelDir('tiny-3b'),
+      join(work, 'bad-parts'),
+      '--prefill',
+      'int8',
+      '--prefill-part-layers',
+      '1.5',
+    );
+    expect(badParts.status).not.toBe(EXIT.OK);
+    expect(badParts.err).toContain('--prefill-part-layers 1.5');
     // The plain fixture folder has no int8 graphs: asking for them says how to make them.
     const missing = await pali('caption', image('rgb-37x23'), '--model', model, '--prefill', 'int8');
     expect(missing.status).toBe(EXIT.FAILURE);

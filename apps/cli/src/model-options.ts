@@ -15,6 +15,7 @@ export interface ModelFlags {
   dtype?: string;
   threads?: string;
   prefill?: string;
+  promptSessions?: string;
   revision?: string;
   offline?: boolean;
   json?: boolean;
@@ -22,7 +23,10 @@ export interface ModelFlags {
   vae?: string;
 }
 
-/** Adds --model, --dtype, --threads, --prefill, --revision, --offline and --json to a command. */
+/**
+ * Adds --model, --dtype, --threads, --prefill, --prompt-sessions, --revision, --offline and --json to
+ * a command.
+ */
 export function withModelOptions(command: Command): Command {
   return command
     .option('--model <source>', 'model folder, Hugging Face checkpoint folder, or Hub repo id', DEFAULT_MODEL)
@@ -34,6 +38,10 @@ export function withModelOptions(command: Command): Command {
     .option(
       '--prefill <mode>',
       "auto: run prompts on the folder's int8 graphs when it has them (convert --prefill int8); int8: require them; off: never (less memory)",
+    )
+    .option(
+      '--prompt-sessions <mode>',
+      'the int8 prompt graphs: transient (mapped only while they run, in parts: less memory), resident (held: no reopening between generations), or auto (transient when the folder has the parts)',
     )
     .option('--revision <rev>', 'Hub branch, tag or commit')
     .option('--offline', 'never touch the network (HF_HUB_OFFLINE=1 does the same)')
@@ -101,6 +109,15 @@ export async function loadModel(flags: ModelFlags, io: CliIO, signal?: AbortSign
         `--prefill ${flags.prefill} is not auto, int8 or off`,
       );
     options.prefill = flags.prefill;
+  }
+  if (flags.promptSessions !== undefined) {
+    const mode = flags.promptSessions;
+    if (mode !== 'auto' && mode !== 'transient' && mode !== 'resident')
+      throw new PaliError(
+        ERROR_CODES.INVALID_ARGUMENT,
+        `--prompt-sessions ${mode} is not auto, transient or resident`,
+      );
+    options.promptSessions = mode;
   }
   if (flags.revision) options.revision = flags.revision;
   if (flags.offline) options.offline = true;

@@ -15,6 +15,7 @@ interface ConvertFlags {
   overwrite?: boolean;
   slidingWindow?: boolean;
   prefill: string;
+  prefillPartLayers?: string;
   blockSize?: string;
   json?: boolean;
 }
@@ -72,6 +73,10 @@ export function registerConvert(program: Command, io: CliIO): void {
       'none',
     )
     .option(
+      '--prefill-part-layers <n>',
+      'with --prefill int8: also cut the prefill graph into parts of n layers (graph only, no extra bytes), which loaders map one at a time; 0 for none (default 2)',
+    )
+    .option(
       '--block-size <n>',
       'block size of q4/q4f16 and of the quantized table: 16, 32 (default, the onnx-community layout), 64, 128, … (larger: smaller and faster on CPU, less accurate)',
     )
@@ -79,6 +84,14 @@ export function registerConvert(program: Command, io: CliIO): void {
     .action(async (src: string, out: string, flags: ConvertFlags) => {
       if (flags.prefill !== 'int8' && flags.prefill !== 'none') {
         throw new PaliError(ERROR_CODES.INVALID_ARGUMENT, `--prefill ${flags.prefill} is not int8 or none`);
+      }
+      const partLayers = flags.prefillPartLayers === undefined ? undefined : Number(flags.prefillPartLayers);
+      if (partLayers !== undefined && !(Number.isInteger(partLayers) && partLayers >= 0)) {
+        throw new PaliError(
+          ERROR_CODES.INVALID_ARGUMENT,
+          `--prefill-part-layers ${flags.prefillPartLayers} is not a whole number of layers`,
+          { hint: 'Give 0 (no parts) or a positive number of layers per part' },
+        );
       }
       const progress = new ProgressLine(io);
       const started = performance.now();
@@ -90,6 +103,7 @@ export function registerConvert(program: Command, io: CliIO): void {
           dtype: parseDtype(flags.dtype) ?? 'fp32',
           shareEmbedding: flags.shareEmbedding,
           prefill: flags.prefill,
+          ...(partLayers !== undefined ? { prefillPartLayers: partLayers } : {}),
           ...(flags.blockSize !== undefined
             ? { blockSize: positiveInt(flags.blockSize, '--block-size')! }
             : {}),
