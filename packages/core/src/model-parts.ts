@@ -54,7 +54,8 @@ export interface LoadOptions {
    * memory for 3B, about the same time to first token; the sessions are opened again while no
    * generation runs (~0.3 s of main-thread time), so a generation started right after another waits
    * for that. 'resident' holds them for the model's life. Default 'auto': transient where the folder
-   * has the parts (`pali convert --prefill int8` writes them) and the step graph is loaded.
+   * has the parts (`pali convert --prefill int8` writes them), the step graph is loaded and the
+   * runtime maps weights from their files (onnxruntime-node; not the browser's, which reads them).
    */
   promptSessions?: 'auto' | 'transient' | 'resident';
   /**
@@ -209,7 +210,15 @@ export async function loadModelParts(
     });
   }
   const partFiles = step
-    ? await choosePromptParts(files, ours, dtypes, prefill, options.promptSessions)
+    ? await choosePromptParts(
+        files,
+        ours,
+        dtypes,
+        prefill,
+        (options.promptSessions ?? 'auto') === 'auto' && !runtime.mapsExternalData
+          ? 'resident'
+          : options.promptSessions,
+      )
     : undefined;
   let promptParts: TransientSession[] | undefined;
   let transientVision: TransientSession | undefined;

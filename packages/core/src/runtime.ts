@@ -20,6 +20,13 @@ export interface Runtime {
   createSession(file: string, options: SessionFileOptions): Promise<InferenceSession>;
   /** A short name for messages and benchmarks, e.g. "onnxruntime-node 1.30.0 (cpu)". */
   readonly name: string;
+  /**
+   * Sessions map their external data from its file and unmap it when released, so that opening
+   * one reads nothing (onnxruntime-node on CPU). Transient prompt sessions (LoadOptions.promptSessions)
+   * are the default only where this is true: a runtime that reads the data into memory would read it
+   * again for every prompt.
+   */
+  readonly mapsExternalData?: boolean;
 }
 
 /** Byte ranges of one open file. */

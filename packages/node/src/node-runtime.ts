@@ -44,6 +44,8 @@ export function nodeRuntime(root: string, options: NodeRuntimeOptions = {}): Run
   return {
     Tensor: ort.Tensor,
     name: `onnxruntime-node ${ort.env.versions?.common ?? ''} (${providers.join(', ')})`.replace('  ', ' '),
+    // On CPU, ONNX Runtime maps external initializers from their file (other providers copy them).
+    mapsExternalData: providers.length === 1 && providers[0] === 'cpu',
     async createSession(file, { prepack = true } = {}) {
       const path = join(root, file);
       try {

@@ -5,11 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '@pali/convert';
+import { PaliGemma as CorePaliGemma } from '@pali/core';
 import { isPaliError } from '@pali/errors';
 import { fixtureImagePath, fixtureModelDir, goldenCases } from '@pali/fixtures';
 import { prefillPartPath, prefillPath, stepPath, VISION_PREFILL_PATH } from '@pali/model-folder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaliGemma } from './index.js';
+import { fsModelFiles, nodeRuntime, PaliGemma } from './index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pali-prefill-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -195,6 +196,25 @@ describe.each(['fp32', 'q4'] as const)('int8 prefill beside a %s decoder (tiny-3
       expect(transientFiles.map(count)).toEqual(transientFiles.map(() => 3));
     } finally {
       await pg.dispose();
+    }
+  });
+
+  it('a runtime that reads weights into memory (as in browsers) holds the prompt graphs by default', async () => {
+    const runtime = { ...nodeRuntime(withPrefill, { threads: 1 }), mapsExternalData: false };
+    const load = (options: { promptSessions?: 'transient' }) =>
+      CorePaliGemma.fromFolder(
+        fsModelFiles(withPrefill),
+        runtime,
+        () => Promise.reject(new Error('unused')),
+        options,
+      );
+    const held = await load({});
+    const asked = await load({ promptSessions: 'transient' });
+    try {
+      expect([held.promptSessions, asked.promptSessions]).toEqual(['resident', 'transient']);
+    } finally {
+      await held.dispose();
+      await asked.dispose();
     }
   });
 
