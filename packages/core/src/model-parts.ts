@@ -194,12 +194,13 @@ export async function loadModelParts(
   const open = async (
     component: Component | 'prefill',
     file: string,
-    extra: { prepack?: boolean; dataOf?: string } = {},
+    extra: { prepack?: boolean; dataOf?: string; transient?: boolean } = {},
   ) => {
     options.onProgress?.({ stage: 'session', component, file });
     const data = `${extra.dataOf ?? file}_data`;
     return runtime.createSession(file, {
       ...(extra.prepack !== undefined ? { prepack: extra.prepack } : {}),
+      ...(extra.transient ? { memoryArena: false } : {}),
       ...((await files.exists(data)) ? { externalData: data } : {}),
     });
   };
@@ -231,7 +232,9 @@ export async function loadModelParts(
         if (partFiles) {
           // Mapped as stored, like the parts: repacked it would stay in the heap after release (~0.37 GB
           // for 3B) and take ~0.25 s to open again; as stored it runs ~45 ms slower.
-          transientVision = new TransientSession(vision, () => open(component, vision, { prepack: false }));
+          transientVision = new TransientSession(vision, () =>
+            open(component, vision, { prepack: false, transient: true }),
+          );
           await transientVision.prepare();
         } else sessions[component] = await open(component, vision);
       } else if (component === 'decoder_model_merged' && step)
@@ -242,7 +245,7 @@ export async function loadModelParts(
     // 3B), read from the mapped file, ~17 % slower per prompt.
     if (partFiles) {
       promptParts = partFiles.map(
-        (f) => new TransientSession(f, () => open('prefill', f, { prepack: false })),
+        (f) => new TransientSession(f, () => open('prefill', f, { prepack: false, transient: true })),
       );
       for (const part of promptParts) await part.prepare();
     } else if (prefill.decoder) prefillSession = await open('prefill', prefill.decoder, { prepack: false });
