@@ -194,13 +194,12 @@ export async function loadModelParts(
   const open = async (
     component: Component | 'prefill',
     file: string,
-    extra: { prepack?: boolean; dataOf?: string; transient?: boolean } = {},
+    extra: { prepack?: boolean; dataOf?: string } = {},
   ) => {
     options.onProgress?.({ stage: 'session', component, file });
     const data = `${extra.dataOf ?? file}_data`;
     return runtime.createSession(file, {
       ...(extra.prepack !== undefined ? { prepack: extra.prepack } : {}),
-      ...(extra.transient ? { memoryArena: false } : {}),
       ...((await files.exists(data)) ? { externalData: data } : {}),
     });
   };
@@ -232,9 +231,7 @@ export async function loadModelParts(
         if (partFiles) {
           // Mapped as stored, like the parts: repacked it would stay in the heap after release (~0.37 GB
           // for 3B) and take ~0.25 s to open again; as stored it runs ~45 ms slower.
-          transientVision = new TransientSession(vision, () =>
-            open(component, vision, { prepack: false, transient: true }),
-          );
+          transientVision = new TransientSession(vision, () => open(component, vision, { prepack: false }));
           await transientVision.prepare();
         } else sessions[component] = await open(component, vision);
       } else if (component === 'decoder_model_merged' && step)
@@ -245,7 +242,7 @@ export async function loadModelParts(
     // 3B), read from the mapped file, ~17 % slower per prompt.
     if (partFiles) {
       promptParts = partFiles.map(
-        (f) => new TransientSession(f, () => open('prefill', f, { prepack: false, transient: true })),
+        (f) => new TransientSession(f, () => open('prefill', f, { prepack: false })),
       );
       for (const part of promptParts) await part.prepare();
     } else if (prefill.decoder) prefillSession = await open('prefill', prefill.decoder, { prepack: false });

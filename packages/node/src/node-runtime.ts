@@ -46,14 +46,13 @@ export function nodeRuntime(root: string, options: NodeRuntimeOptions = {}): Run
     name: `onnxruntime-node ${ort.env.versions?.common ?? ''} (${providers.join(', ')})`.replace('  ', ' '),
     // On CPU, ONNX Runtime maps external initializers from their file (other providers copy them).
     mapsExternalData: providers.length === 1 && providers[0] === 'cpu',
-    async createSession(file, { prepack = true, memoryArena = true } = {}) {
+    async createSession(file, { prepack = true } = {}) {
       const path = join(root, file);
       try {
-        return await ort.InferenceSession.create(path, {
-          ...sessionOptions,
-          ...(memoryArena ? {} : { enableCpuMemArena: false }),
-          ...(prepack ? {} : { extra: { session: { disable_prepacking: '1' } } }),
-        });
+        return await ort.InferenceSession.create(
+          path,
+          prepack ? sessionOptions : { ...sessionOptions, extra: { session: { disable_prepacking: '1' } } },
+        );
       } catch (cause) {
         throw new PaliError(
           ERROR_CODES.RUNTIME_ERROR,
