@@ -125,13 +125,13 @@ export class PaliGemma<I> {
       parts.stepGraph,
       parts.embeddingTable,
     );
-    // With an int8 prefill graph the decoder session first runs in a generation's first step;
-    // that first run costs ~180 ms on 3B, so it happens here, sized like a short caption's cache.
     for (const slot of [
       ...(parts.promptParts ?? []),
       ...(parts.transientVision ? [parts.transientVision] : []),
     ])
       slot.onReleased = (released) => model.idle.request(released);
+    // With an int8 prefill graph the decoder session first runs in a generation's first step;
+    // that first run costs ~180 ms on 3B, so it happens here, sized like a short caption's cache.
     if (parts.prefillSession || parts.promptParts) {
       try {
         await model.newRunner().warmUp(parts.config.numImageTokens + 64);

@@ -120,6 +120,9 @@ describe('model sources', () => {
     expect(fast.int8Prefill).toBe(true);
     expect(fast.int8Vision).toBe(true);
     expect(fast.stepGraph).toBe(true);
+    // The prefill graph's parts, listed in config.json, came too: the prompt ran on them.
+    expect(fast.promptSessions).toBe('transient');
+    expect(hub.requests.some((r) => r.url.includes('decoder_prefill_int8_q4_part00.onnx'))).toBe(true);
     expect(hub.requests.some((r) => r.url.includes('decoder_step_q4.onnx'))).toBe(true);
     await fast.dispose();
   });
