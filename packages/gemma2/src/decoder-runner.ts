@@ -169,11 +169,7 @@ export class DecoderRunner implements StepModel {
     const H = this.config.hiddenSize;
     this.allocatePast(batch, this.capacity);
     const common = {
-      [DECODER_IO.attentionMask]: new this.TensorType(
-        'int64',
-        BigInt64Array.from(this.mask.flat(), (m) => BigInt(m)),
-        [batch, length],
-      ),
+      [DECODER_IO.attentionMask]: this.maskTensor(),
       [DECODER_IO.positionIds]: new this.TensorType(
         'int64',
         BigInt64Array.from(Array.from(prompt.positionIds, (p) => BigInt(p))),
@@ -181,7 +177,8 @@ export class DecoderRunner implements StepModel {
       ),
     };
     const empty = this.emptyPast(batch);
-    let hidden: Tensor = new this.TensorType('float32', prompt.inputsEmbeds, [batch, length, H]);
+    const embeds = new this.TensorType('float32', prompt.inputsEmbeds, [batch, length, H]);
+    let hidden: Tensor = embeds;
     for (let index = 0; index < parts.count; index++) {
       throwIfAborted(signal, 'generation');
       const layers: number[] = [];
@@ -211,15 +208,15 @@ export class DecoderRunner implements StepModel {
         this.appendRows(this.past[layer].key, key, 0, length);
         this.appendRows(this.past[layer].value, value, 0, length);
       }
+      // This part's input was the previous part's output (or the prompt's own embeddings).
+      if (hidden !== embeds) hidden.dispose();
       const next = out[DECODER_IO.hiddenStatesOut];
       if (index + 1 < parts.count) {
         if (!next)
           throw new PaliError(ERROR_CODES.CORRUPT_FILE, `Prompt part ${index} returned no hidden states`);
-        if (index > 0) hidden.dispose();
         hidden = next;
       } else next?.dispose();
     }
-    if (parts.count > 1) hidden.dispose();
     // The last position of every row (left padding puts it at length − 1 for all of them).
     const last = new Float32Array(batch * H);
     for (let b = 0; b < batch; b++) {
@@ -355,11 +352,7 @@ export class DecoderRunner implements StepModel {
       [DECODER_IO.positionIds]: new this.TensorType('int64', positions, [batch, length]),
     };
     if (session.inputNames.includes(DECODER_IO.attentionMask)) {
-      feeds[DECODER_IO.attentionMask] = new this.TensorType(
-        'int64',
-        BigInt64Array.from(this.mask.flat(), (m) => BigInt(m)),
-        [batch, total],
-      );
+      feeds[DECODER_IO.attentionMask] = this.maskTensor();
     }
     // A step graph's prompt (nothing cached yet) reads an empty past rather than the empty slots of
     // our buffers: its attention then spans the prompt's own keys only.
@@ -407,6 +400,16 @@ export class DecoderRunner implements StepModel {
       value: out[DECODER_IO.presentValue(i)]!,
     }));
     return this.logitsOf(out[DECODER_IO.logits]!, batch);
+  }
+
+  /** attention_mask [batch, positions so far] from the rows kept here. */
+  private maskTensor(): Tensor {
+    const rows = this.mask;
+    return new this.TensorType(
+      'int64',
+      BigInt64Array.from(rows.flat(), (m) => BigInt(m)),
+      [rows.length, rows[0]!.length],
+    );
   }
 
   /** Writes `length` positions' [B, length, kvH·D] rows into the buffer [B, kvH, capacity, D] from `at`. */
